@@ -1,0 +1,172 @@
+"""The ``kb`` command: index, search and serve a knowledge base of Markdown articles.
+
+Every subcommand reads the same :class:`~kb.config.Config` (``KB_*`` variables),
+which its flags override.  Errors print ``kb: error: ...`` and exit 1; a build
+with broken articles prints ``path:line: what is wrong`` for each and exits 1
+after indexing every other article.
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from .config import Config
+from .errors import KBError
+
+EPILOG = """\
+Examples:
+  kb index                          # build or update index/ from articles/
+  kb search "recurrent miscarriage" # check what visitors will find
+  kb serve --port 8080              # serve the JSON API (builds the index if missing)
+
+Settings come from KB_* environment variables (KB_ARTICLES_DIR, KB_INDEX_DIR,
+KB_HOST, KB_PORT, KB_THREADS, KB_CORS_ORIGINS, ...); flags override them.
+"""
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="kb",
+        description="A searchable knowledge base of Markdown articles with FAQs.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name, help, example):
+        p = sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=f"Example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument("--index", dest="index_dir", type=Path, help="index directory (default: index, or KB_INDEX_DIR)")
+        return p
+
+    p = add(
+        "index",
+        "Build a new index generation from the articles and make it current.",
+        "kb index --articles articles --index index",
+    )
+    p.add_argument("--articles", dest="articles_dir", type=Path, help="articles directory (default: articles, or KB_ARTICLES_DIR)")
+    p.add_argument("--full", action="store_true", help="rebuild every article, not only the changed ones")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+
+    p = add("search", "Search the index and print ranked results with snippets.", 'kb search "hsg test" --limit 5')
+    p.add_argument("query", help="what a visitor would type")
+    p.add_argument("--limit", type=int, default=10, help="results to show, 1-50 (default 10)")
+    p.add_argument("--kind", choices=("article", "section", "faq"), help="search one kind of document only")
+    p.add_argument("--json", action="store_true", help="print the API's JSON instead of text")
+
+    p = add("serve", "Serve the HTTP API with waitress; builds the index first if there is none.", "kb serve --host 0.0.0.0 --port 8080 --threads 8")
+    p.add_argument("--articles", dest="articles_dir", type=Path, help="articles directory, for the first build")
+    p.add_argument("--host", help="interface to listen on (default 127.0.0.1, or KB_HOST)")
+    p.add_argument("--port", type=int, help="port (default 8080, or KB_PORT)")
+    p.add_argument("--threads", type=int, help="worker threads (default 4, or KB_THREADS)")
+    return parser
+
+
+def main(argv=None):
+    """Run the ``kb`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    options = {k: v for k, v in vars(args).items() if k in Config.__dataclass_fields__}
+    try:
+        config = Config.from_env(**options)
+        return COMMANDS[args.command](config, args)
+    except KBError as e:
+        print(f"kb: error: {e}", file=sys.stderr)
+        hint = getattr(e, "hint", None)
+        if hint:
+            print(f"hint: {hint}", file=sys.stderr)
+        return 1
+    except ValueError as e:  # a malformed KB_* variable
+        print(f"kb: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+class Progress:
+    """A one-line progress display, drawn only when stderr is a terminal."""
+
+    def __init__(self, stream=sys.stderr, enabled=None):
+        self.stream = stream
+        self.enabled = stream.isatty() if enabled is None else enabled
+
+    def __call__(self, done, total, path):
+        if self.enabled and (done == total or done % 25 == 1):
+            width = 30
+            filled = width * done // max(total, 1)
+            name = path[-40:]
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name:<40}")
+            if done == total:
+                self.stream.write("\n")
+            self.stream.flush()
+
+
+def cmd_index(config, args):
+    from .indexer import build
+
+    if not config.articles_dir.is_dir():
+        print(f"kb: error: articles directory {config.articles_dir} does not exist", file=sys.stderr)
+        return 1
+    report = build(
+        config.articles_dir,
+        config.index_dir,
+        full=args.full,
+        progress=None if args.quiet else Progress(),
+    )
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+_MARK = re.compile(r"</?mark>")
+
+
+def cmd_search(config, args):
+    import json
+
+    from .search import Engine
+
+    engine = Engine(config.index_dir)
+    results = engine.search(args.query, limit=args.limit, kind=args.kind)
+    if args.json:
+        print(json.dumps({"query": results.query, "total": results.total, "results": [h.as_dict() for h in results.hits]}, indent=2))
+        return 0
+    bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
+    import html
+
+    print(f"{results.total} results for {results.query!r} ({results.took_ms} ms)")
+    for n, hit in enumerate(results.hits, 1):
+        snippet = html.unescape(_MARK.sub(lambda m: plain if m.group().startswith("</") else bold, hit.snippet))
+        print(f"\n{n}. [{hit.kind}] {hit.title}  (score {hit.score})")
+        print(f"   {hit.url}")
+        print(f"   {snippet}")
+    return 0
+
+
+def cmd_serve(config, args):
+    import waitress
+
+    from .indexer import ensure_index
+    from .web import create_app
+
+    report = ensure_index(config.articles_dir, config.index_dir, progress=Progress())
+    if report is not None:
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+        print(report.summary(), file=sys.stderr)
+    app = create_app(config)
+    print(f"kb: serving http://{config.host}:{config.port}/search?q=... from {config.index_dir}", file=sys.stderr)
+    waitress.serve(app, host=config.host, port=config.port, threads=config.threads, ident="kb")
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "serve": cmd_serve}
+
+if __name__ == "__main__":
+    sys.exit(main())

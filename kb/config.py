@@ -1,0 +1,63 @@
+"""kb's one configuration object, read from ``KB_*`` variables and CLI flags."""
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+
+def _split_list(value):
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything kb needs to know.  Defaults work from a fresh clone.
+
+    Each field can be set by an environment variable named ``KB_`` plus the
+    field name in capitals (``KB_INDEX_DIR=/srv/kb/index``); CLI flags override
+    the environment.
+    """
+
+    articles_dir: Path = Path("articles")
+    index_dir: Path = Path("index")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 4
+    workers: int = 1
+    cors_origins: tuple = ()
+    api_keys: tuple = field(default=(), repr=False)
+    reload_seconds: float = 1.0
+    cache_size: int = 2048
+
+    @classmethod
+    def from_env(cls, env=None, **overrides):
+        """Build a Config from ``KB_*`` variables, then explicit overrides.
+
+        >>> Config.from_env({"KB_PORT": "9000"}).port
+        9000
+        """
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            raw = env.get("KB_" + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_overrides(self, **overrides):
+        """A copy with every non-None override applied."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _coerce(f, raw):
+    kind = type(f.default) if f.default is not None else str
+    try:
+        if kind is tuple:
+            return _split_list(raw)
+        if issubclass(kind, Path):
+            return Path(raw)
+        return kind(raw)
+    except ValueError:
+        raise ValueError(f"KB_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None

@@ -1,0 +1,108 @@
+"""Highlighted snippets: escaped text in which only ``<mark>`` is markup.
+
+Pure Python, no engine: the caller says which words match (and how many of a
+word's characters to mark, so a typed prefix marks only the prefix).
+"""
+
+import html
+import re
+import unicodedata
+
+WORD_RE = re.compile(r"\w+(?:['’.]\w+)*")
+
+
+class _Fold(dict):
+    """A ``str.translate`` table that strips accents one character for one."""
+
+    def __missing__(self, code):
+        base = unicodedata.normalize("NFKD", chr(code))[:1]
+        self[code] = base if base.isalnum() else chr(code)
+        return self[code]
+
+
+_FOLD = _Fold()
+
+
+def fold(text):
+    """Lower-case and strip accents, keeping every character's position.
+
+    >>> fold("Café")
+    'cafe'
+    """
+    text = text.lower()
+    return text if text.isascii() else text.translate(_FOLD)
+
+
+def find_matches(text, match, hints):
+    """``[(start, end, key)]`` of the words in ``text`` that ``match`` accepts.
+
+    :param match: ``match(folded_word) -> (chars_to_mark, key)``; 0 chars means no.
+    :param hints: folded word beginnings; only words starting with one are tried,
+        so a long text costs one regular-expression scan, not one call per word.
+    """
+    hints = sorted({h for h in hints if h}, key=len, reverse=True)
+    if not hints or not text:
+        return []
+    folded = fold(text)
+    if len(folded) != len(text):  # a character whose lower case is longer (rare)
+        folded = text.lower()
+        if len(folded) != len(text):
+            return []
+    pattern = re.compile(r"\b(?:%s)" % "|".join(map(re.escape, hints)))
+    found, pos = [], 0
+    for m in pattern.finditer(folded):
+        if m.start() < pos:
+            continue  # inside a word already looked at
+        word = WORD_RE.match(folded, m.start())
+        if word is None:
+            continue
+        pos = word.end()
+        chars, key = match(word.group())
+        if chars:
+            found.append((word.start(), word.start() + min(chars, len(word.group())), key))
+    return found
+
+
+def mark(text, spans):
+    """Escape ``text`` and wrap each ``(start, end, ...)`` span in ``<mark>``."""
+    out, pos = [], 0
+    for start, end, *_ in spans:
+        out.append(html.escape(text[pos:start], quote=False))
+        out.append("<mark>" + html.escape(text[start:end], quote=False) + "</mark>")
+        pos = end
+    out.append(html.escape(text[pos:], quote=False))
+    return "".join(out)
+
+
+def best_window(spans, size):
+    """The start of the ``size``-character window with the most distinct matches."""
+    best, best_start = (0, 0), 0
+    for i, (start, _, _) in enumerate(spans):
+        inside = [sp for sp in spans[i:] if sp[1] <= start + size]
+        score = (len({sp[2] for sp in inside}), len(inside))
+        if score > best:
+            best, best_start = score, start
+    return best_start
+
+
+def highlight(text, match, hints, size=220):
+    """The best ``size``-character snippet of ``text``, matches in ``<mark>``.
+
+    The window with the most distinct matched words wins, starting a little
+    before the first of them; cuts fall on word boundaries and show "…".  With no
+    match the snippet is the text's beginning; ``size=None`` returns all of it.
+    """
+    text = " ".join(text.split())
+    spans = find_matches(text, match, hints)
+    if size is None or len(text) <= size:
+        return mark(text, spans)
+    start = max(0, best_window(spans, size) - size // 4) if spans else 0
+    if start:
+        cut = text.rfind(" ", 0, start + 1)
+        start = cut + 1 if cut >= 0 and start - cut < 30 else start
+    end = min(len(text), start + size)
+    if end < len(text):
+        cut = text.rfind(" ", start, end)
+        end = cut if cut > start + size // 2 else end
+    inside = [(s - start, e - start, k) for s, e, k in spans if s >= start and e <= end]
+    return ("…" if start else "") + mark(text[start:end], inside) + ("…" if end < len(text) else "")

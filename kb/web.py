@@ -1,0 +1,165 @@
+"""The HTTP API: Falcon resources that translate requests and errors, nothing more.
+
+Run it with ``kb serve`` or ``waitress-serve --call kb.web:get_app``.
+Every error is JSON of one shape::
+
+    {"error": {"code": "bad_parameter", "message": "...", "parameter": "limit"}}
+"""
+
+import falcon
+
+from . import __version__
+from .config import Config
+from .errors import BadQuery, IndexMissing, NotFound
+from .indexer import ensure_index
+from .search import KINDS, MAX_LIMIT, Engine
+
+
+class ApiError(falcon.HTTPError):
+    """An HTTP error with kb's JSON body; ``parameter`` names the bad parameter."""
+
+    def __init__(self, status, code, message, parameter=None, headers=None):
+        super().__init__(status, title=code, description=message, headers=headers)
+        self.parameter = parameter
+
+
+def _serialize_error(req, resp, exc):
+    """Every error, Falcon's own (404 route, 405) included, as kb's JSON shape."""
+    code = exc.title if isinstance(exc, ApiError) else _code_for(exc)
+    message = exc.description or {
+        404: f"nothing at {req.path}",
+        405: f"{req.method} is not allowed on {req.path}",
+    }.get(exc.status_code, exc.title)
+    error = {"code": code, "message": message}
+    if getattr(exc, "parameter", None):
+        error["parameter"] = exc.parameter
+    resp.content_type = falcon.MEDIA_JSON
+    resp.media = {"error": error}
+
+
+def _code_for(exc):
+    return {
+        400: "bad_request",
+        404: "not_found",
+        405: "method_not_allowed",
+        500: "internal_error",
+    }.get(exc.status_code, exc.title.lower().replace(" ", "_"))
+
+
+def _int_param(req, name, default, low, high):
+    raw = req.get_param(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadQuery(name, f"{name} must be a whole number, not {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise BadQuery(name, f"{name} must be between {low} and {high}")
+    return value
+
+
+class SearchResource:
+    """``GET /search?q=&limit=&offset=&kind=``: ranked hits with snippets."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def on_get(self, req, resp):
+        q = req.get_param("q")
+        if q is None:
+            raise BadQuery("q", "q is required: /search?q=your+words")
+        limit = _int_param(req, "limit", 10, 1, MAX_LIMIT)
+        offset = _int_param(req, "offset", 0, 0, 10_000)
+        kind = req.get_param("kind") or None
+        if kind is not None and kind not in KINDS:
+            raise BadQuery("kind", f"kind must be one of: {', '.join(KINDS)}")
+        results = self.engine.search(q, limit=limit, offset=offset, kind=kind)
+        resp.media = {
+            "query": results.query,
+            "total": results.total,
+            "took_ms": results.took_ms,
+            "limit": limit,
+            "offset": offset,
+            "generation": results.generation,
+            "results": [
+                {
+                    "id": h.id,
+                    "kind": h.kind,
+                    "slug": h.slug,
+                    "title": h.title,
+                    "title_html": h.title_html,
+                    "article_title": h.article_title,
+                    "url": h.url,
+                    "snippet": h.snippet,
+                    "score": h.score,
+                }
+                for h in results.hits
+            ],
+        }
+
+
+class ArticlesResource:
+    """``GET /articles/{slug}``: one article's metadata, FAQ entries and HTML."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def on_get_item(self, req, resp, slug):
+        resp.media = self.engine.article(slug)
+
+
+class HealthResource:
+    """``GET /health``: the generation served, when it was built, its counts."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def on_get(self, req, resp):
+        resp.media = {**self.engine.health(), "version": __version__}
+
+
+def _bad_query(req, resp, exc, params):
+    raise ApiError(falcon.HTTP_400, "bad_parameter", exc.message, parameter=exc.parameter)
+
+
+def _not_found(req, resp, exc, params):
+    raise ApiError(falcon.HTTP_404, "not_found", str(exc))
+
+
+def _index_missing(req, resp, exc, params):
+    raise ApiError(
+        falcon.HTTP_503,
+        "index_missing",
+        f"The search index has not been built yet. {IndexMissing.hint}",
+        headers={"Retry-After": "30"},
+    )
+
+
+def create_app(config, engine=None):
+    """The Falcon app for ``config`` (pass ``engine`` to share or fake one)."""
+    engine = engine or Engine(config.index_dir, reload_seconds=config.reload_seconds)
+    middleware = []
+    if config.cors_origins:
+        middleware.append(falcon.CORSMiddleware(allow_origins=list(config.cors_origins)))
+    app = falcon.App(middleware=middleware)
+    app.req_options.keep_blank_qs_values = True
+    app.resp_options.secure_cookies_by_default = True
+    app.set_error_serializer(_serialize_error)
+    app.add_error_handler(BadQuery, _bad_query)
+    app.add_error_handler(NotFound, _not_found)
+    app.add_error_handler(IndexMissing, _index_missing)
+    app.add_route("/search", SearchResource(engine))
+    app.add_route("/articles/{slug}", ArticlesResource(engine), suffix="item")
+    app.add_route("/health", HealthResource(engine))
+    return app
+
+
+def get_app():
+    """The app as configured by ``KB_*`` variables, for ``waitress-serve --call``.
+
+    Builds the index from the articles directory first if none exists yet.
+    """
+    config = Config.from_env()
+    ensure_index(config.articles_dir, config.index_dir)
+    return create_app(config)

@@ -1,0 +1,25 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="kb",
+    version="0.1.0",
+    description="A searchable knowledge base of Markdown articles with FAQs: Whoosh index, Falcon JSON API.",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["kb", "kb.*"]),
+    include_package_data=True,
+    python_requires=">=3.11",
+    install_requires=[
+        "whoosh-reloaded==2.7.5",
+        "falcon>=4,<5",
+        "waitress>=3,<4",
+        "Markdown>=3.5,<4",
+        "PyYAML>=6",
+    ],
+    extras_require={
+        "test": ["pytest>=8"],
+    },
+    entry_points={"console_scripts": ["kb = kb.cli:main"]},
+)
