@@ -10,6 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     packages=find_packages(include=["kb", "kb.*"]),
     include_package_data=True,
+    package_data={"kb": ["templates/*.html", "static/*.js", "static/*.css"]},
     python_requires=">=3.11",
     install_requires=[
         "whoosh-reloaded==2.7.5",
@@ -17,9 +18,17 @@ setup(
         "waitress>=3,<4",
         "Markdown>=3.5,<4",
         "PyYAML>=6",
+        "numpy>=1.26",
+        "rapidfuzz>=3",
+        "Jinja2>=3.1",
     ],
     extras_require={
-        "test": ["pytest>=8"],
+        "test": [
+            "pytest>=8",
+            "jsonschema>=4.18",
+            "openapi-spec-validator>=0.7",
+            "playwright>=1.40",
+        ],
     },
     entry_points={"console_scripts": ["kb = kb.cli:main"]},
 )

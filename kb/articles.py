@@ -36,8 +36,11 @@ from .errors import ArticleProblem
 
 FAQ_HEADINGS = {"frequently asked questions", "faq", "faqs"}
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+# As Python-Markdown reads an ATX heading: no space is needed after the hashes.
+_HEADING_RE = re.compile(r"^(#{1,6})(?!#)[ \t]*(.*?)[ \t]*#*[ \t]*$")
 _FENCE_RE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_LIST_NUMBER = re.compile(r"^(\d+)([.)])(?=\s)")  # "1. " would start an ordered list
+_BLOCK_MARK = re.compile(r"^([-*+](?=\s)|[>#])")  # "- ", "> ", "#" would start a block
 _INLINE_MARKUP = re.compile(r"[*_`\[\]<>&\\!]")
 MARKDOWN_EXTENSIONS = ["toc", "tables", "fenced_code", "sane_lists"]
 
@@ -249,13 +252,18 @@ def render_html(article_markdown):
     Raw HTML in articles is escaped, not passed through: an article containing
     ``<script>`` shows that text and never runs it.
     """
+    return _markdown().convert(article_markdown)
+
+
+def _markdown():
+    """Python-Markdown as kb renders articles: raw HTML is escaped, not passed on."""
     md = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS)
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
-    return md.convert(article_markdown)
+    return md
 
 
-_md_inline = markdown.Markdown()
+_md_inline = _markdown()
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -264,7 +272,9 @@ def heading_text(raw):
     raw = raw.strip()
     if not _INLINE_MARKUP.search(raw):
         return raw
-    rendered = _md_inline.reset().convert(raw)
+    # A heading's text is inline: escape what would make it a list or quote.
+    inline = _BLOCK_MARK.sub(r"\\\1", _LIST_NUMBER.sub(r"\1\\\2", raw))
+    rendered = _md_inline.reset().convert(inline)
     return html.unescape(re.sub(r"<[^>]+>", "", rendered)).strip()
 
 

@@ -60,6 +60,17 @@ def build_parser():
     p.add_argument("--kind", choices=("article", "section", "faq"), help="search one kind of document only")
     p.add_argument("--json", action="store_true", help="print the API's JSON instead of text")
 
+    p = add(
+        "eval",
+        "Measure relevance on judged query sets (LiveQA, the site-search set) and print the tables.",
+        "kb eval --corpus ../shared/corpus/medquad --liveqa ../shared/corpus/liveqa",
+    )
+    p.add_argument("--corpus", type=Path, required=True, help="a directory of articles to search besides articles/ (e.g. ../shared/corpus/medquad)")
+    p.add_argument("--liveqa", type=Path, help="the TREC LiveQA 2017 directory (queries*.tsv, qrels*.txt)")
+    p.add_argument("--set", dest="sets", type=Path, action="append", help="a judged site-search set directory (default: eval/sitesearch); repeatable")
+    p.add_argument("--articles", dest="articles_dir", type=Path, help="the project's articles, searched with the corpus (default: articles)")
+    p.add_argument("--workdir", type=Path, default=Path(".kb-eval"), help="where the evaluation index is built and kept (default: .kb-eval)")
+
     p = add("serve", "Serve the HTTP API with waitress; builds the index first if there is none.", "kb serve --host 0.0.0.0 --port 8080 --threads 8")
     p.add_argument("--articles", dest="articles_dir", type=Path, help="articles directory, for the first build")
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1, or KB_HOST)")
@@ -166,7 +177,34 @@ def cmd_serve(config, args):
     return 0
 
 
-COMMANDS = {"index": cmd_index, "search": cmd_search, "serve": cmd_serve}
+def cmd_eval(config, args):
+    from .evaluate import liveqa_report, sitesearch_report
+    from .indexer import build
+    from .search import Engine
+
+    articles = args.workdir / "articles"
+    articles.mkdir(parents=True, exist_ok=True)
+    wanted = {p.name: p.resolve() for p in sorted(args.corpus.glob("*.md"))}
+    if config.articles_dir.is_dir():
+        wanted.update({p.name: p.resolve() for p in sorted(config.articles_dir.iterdir()) if p.is_file()})
+    for link in articles.iterdir():
+        if link.name not in wanted or link.resolve() != wanted[link.name]:
+            link.unlink()
+    for name, target in wanted.items():
+        if not (articles / name).exists():
+            (articles / name).symlink_to(target)
+    report = build(articles, args.workdir / "index", progress=Progress())
+    print(report.summary(), file=sys.stderr)
+    engine = Engine(args.workdir / "index")
+    sets = args.sets or [Path("eval/sitesearch")]
+    for set_dir in sets:
+        print(sitesearch_report(engine, set_dir), end="\n\n")
+    if args.liveqa:
+        print(liveqa_report(engine, args.liveqa, args.corpus))
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "eval": cmd_eval, "serve": cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

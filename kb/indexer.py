@@ -17,8 +17,10 @@ earlier version of it is indexed, that version keeps being served.
 """
 
 import hashlib
+import json
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,14 @@ from . import generations
 from .articles import duplicate_slug, parse_article
 from .errors import ArticleProblem, IndexBusy, IndexCheckFailed
 from .schema import ANALYZER, SCHEMA, SCHEMA_VERSION
+from .synonyms import FILE_NAME as SYNONYMS_FILE
+from .synonyms import parse_synonyms
+from .text import words
+
+#: Files kb writes into a generation beside Whoosh's own.
+VOCABULARY = "vocabulary.json"
+SYNONYMS = "synonyms.json"
+OWN_FILES = {generations.RECORD, generations.READERS_LOCK, VOCABULARY, SYNONYMS}
 
 KINDS = ("article", "section", "faq")
 
@@ -119,7 +129,7 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
             parsed[rel] = parse_article(articles_dir / rel, files[rel][1])
         except ArticleProblem as problem:
             report.problems.append(problem)
-            if rel in old and not old[rel].get("problem"):
+            if rel in old:
                 entries[rel] = dict(old[rel], problem=str(problem))  # keep serving the last good version
     for rel in files:
         if rel not in parsed and rel not in entries and rel in old and not old[rel].get("problem"):
@@ -141,6 +151,7 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
             report.problems.append(
                 ArticleProblem(articles_dir / rel, 1, f"duplicate slug {slug!r}: already used by {articles_dir / owners[slug]}")
             )
+    synonym_groups = _read_synonyms(articles_dir, report.problems)
     report.problems.sort(key=lambda p: (p.path, p.line))
 
     gen = generations.new_generation(index_dir)
@@ -153,12 +164,20 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
                 if rel in entries and rel not in parsed and entries[rel].get("sha256") == old[rel].get("sha256"):
                     continue  # the very same version stays
                 writer.delete_by_term("path", rel)
+            vocabulary = Counter(_read_json(current / VOCABULARY, {}) if incremental else {})
             for rel, article in parsed.items():
                 count = {"article": 0, "section": 0, "faq": 0}
                 for doc in article.documents():
                     writer.add_document(**_fields(doc, article, rel))
                     count[doc.kind] += 1
-                entries[rel] = {"sha256": files[rel][0], "slug": article.slug, "counts": count}
+                    if doc.kind == "article":
+                        vocabulary.update(set(words(" ".join((doc.title, doc.summary, doc.keywords, doc.body)))))
+                entries[rel] = {
+                    "sha256": files[rel][0],
+                    "slug": article.slug,
+                    "counts": count,
+                    "names": [article.title, *article.synonyms],
+                }
             writer.commit(optimize=not incremental)
         except BaseException:
             writer.cancel()  # WHOOSH.md hazard 3: a failed commit keeps the lock otherwise
@@ -184,6 +203,9 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
             },
         )
         ix.close()
+        _write_json(gen / VOCABULARY, {w: n for w, n in vocabulary.items() if len(w) > 1 and not w.isdigit()})
+        names = [e["names"] for e in entries.values() if len(e.get("names", ())) > 1]
+        _write_json(gen / SYNONYMS, {"groups": synonym_groups, "article_names": names})
         generations.publish(index_dir, gen)
     except BaseException:
         lease.release()
@@ -202,7 +224,7 @@ def _open_new(gen, base):
     if base is None:
         return whoosh_index.create_in(gen, SCHEMA)
     for src in base.iterdir():
-        if src.is_file() and "LOCK" not in src.name.upper() and src.name != generations.RECORD:
+        if src.is_file() and "LOCK" not in src.name.upper() and src.name not in OWN_FILES:
             os.link(src, gen / src.name)
     return whoosh_index.open_dir(gen)
 
@@ -249,11 +271,34 @@ def _check(ix, totals, parsed, entries):
             return
         sample = next(iter(parsed.values()), None)
         slug = sample.slug if sample else next(iter(entries.values()))["slug"]
-        words = [t.text for t in ANALYZER(sample.title)] if sample else []
-        query = Term("title", words[0]) if words else Term("slug", slug)
+        terms = ANALYZER.terms(sample.title) if sample else []
+        query = Term("title", terms[0]) if terms else Term("slug", slug)
         found = {hit["slug"] for hit in s.search(query, limit=None)}
         if slug not in found:
             raise IndexCheckFailed(f"smoke search for article {slug!r} did not find it")
+
+
+def _read_synonyms(articles_dir, problems):
+    """The synonyms file's groups (its bad lines are added to ``problems``)."""
+    path = articles_dir / SYNONYMS_FILE
+    if not path.exists():
+        return []
+    groups, bad = parse_synonyms(path.read_text("utf-8", "replace"), path)
+    problems.extend(bad)
+    return groups
+
+
+def _read_json(path, default):
+    try:
+        return json.loads(Path(path).read_text("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return default
+
+
+def _write_json(path, value):
+    tmp = Path(path).with_suffix(".tmp")
+    tmp.write_text(json.dumps(value, separators=(",", ":")), "utf-8")
+    os.replace(tmp, path)
 
 
 def ensure_index(articles_dir, index_dir, progress=None):

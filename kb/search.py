@@ -2,37 +2,77 @@
 
 :class:`Engine` is what the web layer and the CLI hold.  It serves from the
 current generation and notices a newly published one within
-``reload_seconds``, without a restart: requests already running finish on the
-old generation, new ones use the new one.  Each thread keeps its own Whoosh
-searcher (WHOOSH.md, hazard 1: a shared searcher corrupts results).
+``reload_seconds``: the new generation is opened and prepared in the
+background while requests keep being answered from the old one, then swapped
+in; nothing is restarted and no request fails.
 
-Queries are forgiving: the visitor's text is analysed into words and matched
-in every field (no operators, so nothing typed is a syntax error), each word
-scored by its best field (title and question above body), documents matching
-more words ranking higher.
+How a query is answered
+-----------------------
+Whoosh holds the index (segments, postings, stored fields).  Scoring is done
+here, over posting lists read from Whoosh once per generation and kept as
+arrays, with a dense score accumulator per query (22k documents is 88 KB of
+floats).  That makes a query's cost proportional to the postings it touches,
+where Whoosh's matcher trees spent 60-400 ms walking Python iterators, and it
+makes the forgiving parts cheap and bounded:
+
+- **BM25F** across fields: a word's frequency in each field is weighted
+  (title/question above body), length-normalised, summed, then saturated once
+  (Robertson & Zaragoza's BM25F).  Each query word is a *slot*.
+- **Prefix** (search as you type): the last word, unless followed by a space,
+  also matches every vocabulary word it begins, as one combined term, so
+  ranking does not depend on how many words share the prefix; at most
+  :data:`MAX_PREFIX_TERMS` of the most frequent are read.
+- **Typos**: a word of 5-8 letters may be one edit away from a vocabulary word,
+  9 or more letters two (Damerau-Levenshtein, by rapidfuzz); corrections count
+  for less than exact words.
+- **Synonyms** from ``articles/synonyms.txt`` and articles' ``synonyms:``.
+- **Ranking**: for short queries, documents matching more of the words come
+  first, then those needing fewer typo corrections, then the BM25F score; long
+  questions rank by score alone.  A strong FAQ match becomes an answer card.
 """
 
+import json
+import math
 import re
 import threading
 import time
+from bisect import bisect_left
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+from rapidfuzz import process as fuzzy
+from rapidfuzz.distance import OSA
 from whoosh import index as whoosh_index
-from whoosh import scoring
-from whoosh.query import DisjunctionMax, Or, Term
+from whoosh.reading import TermNotFound
 
 from . import generations
 from .articles import render_html
 from .errors import BadQuery, IndexMissing, NotFound
-from .schema import ANALYZER, FIELD_BOOSTS
-from .snippets import fold, highlight
+from .indexer import SYNONYMS, VOCABULARY
+from .schema import ANALYZER, BM25_K1, FIELD_B, FIELD_WEIGHTS
+from .snippets import highlight
+from .synonyms import SynonymTable
+from .text import fold, words
 
 KINDS = ("article", "section", "faq")
 MAX_QUERY_CHARS = 10_000
-MAX_QUERY_TERMS = 32
+MAX_QUERY_WORDS = 32
 MAX_LIMIT = 50
+MAX_PREFIX_TERMS = 40
+MIN_PREFIX = 2  # letters typed before the last word also matches as a prefix
+PARENT_BLEND = 0.8  # share of an article's score its FAQ entries and sections inherit
+# Bonus (x the best score) when the query is exactly an article's title, exactly
+# a section's or FAQ question's, or contains a whole title: the article named by
+# the query outranks the FAQ entries that inherit its score.
+TITLE_BONUS = (1.0, 0.75, 0.5)
+QUESTION_PRIOR = 1.2  # FAQ entries' score factor when the query is a question
+QUESTION_WORDS = {"what", "how", "why", "when", "where", "which", "who", "can", "is", "are", "do", "does", "should", "will"}
+QUESTION_SLOTS = 4  # content words from which a query counts as a question
+SHORT_QUERY = 4  # slots; up to this many, more matched words rank first
+WEIGHT_SYNONYM = 0.8
+WEIGHT_TYPO = (1.0, 0.35, 0.2)  # by edit distance
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -49,9 +89,14 @@ class Hit:
     score: float
     article_title: str = ""
     title_html: str = ""
+    position: int = 0
+    children: list = field(default_factory=list)
 
     def as_dict(self):
-        return asdict(self)
+        d = asdict(self)
+        if self.kind != "faq":
+            d.pop("position")
+        return d
 
 
 @dataclass
@@ -63,7 +108,10 @@ class Results:
     took_ms: float
     hits: list = field(default_factory=list)
     generation: str = ""
-    terms: list = field(default_factory=list)
+    confidence: str = "high"
+    answer: dict = None
+    did_you_mean: dict = None
+    unmatched: list = field(default_factory=list)
 
 
 def normalize_query(q):
@@ -76,43 +124,228 @@ def normalize_query(q):
     return " ".join(_CONTROL.sub(" ", q).split())
 
 
-@lru_cache(maxsize=200_000)
-def analyze_word(word):
-    """The indexed form of one word ("Miscarriages" -> "miscarriag"), or ''."""
-    tokens = [t.text for t in ANALYZER(word)]
-    return tokens[0] if tokens else ""
+def typo_budget(word):
+    """Edits allowed for a typed word: none up to 4 letters, 1 up to 8, else 2."""
+    return 0 if len(word) < 5 else 1 if len(word) < 9 else 2
 
 
-def query_terms(q):
-    """The distinct analysed terms of a query, in order, at most MAX_QUERY_TERMS."""
-    seen = []
-    for token in ANALYZER(q):
-        if token.text not in seen:
-            seen.append(token.text)
-            if len(seen) == MAX_QUERY_TERMS:
-                break
-    return seen
+# -- one generation, prepared for scoring -----------------------------------
 
 
-class _Generation:
-    """One opened generation, shared by the threads that search it."""
+class _Prepared:
+    """A generation opened and turned into arrays: shared, read-only, thread-safe.
 
-    def __init__(self, path):
+    Posting arrays are read lazily through the calling thread's own searcher
+    and cached here; the cache is bounded by the number of postings it holds.
+    """
+
+    def __init__(self, path, cache_postings=6_000_000):
         self.path = Path(path)
         self.name = self.path.name
         self.lease = generations.ReaderLease(self.path)
         try:
             self.index = whoosh_index.open_dir(self.path)
+            self.record = generations.read_record(self.path)
+            with self.index.reader() as reader:
+                self._load_arrays(reader)
+            self._load_vocabulary()
         except Exception:
             self.lease.release()
             raise
-        self.record = generations.read_record(self.path)
+        self._cache = OrderedDict()
+        self._cached = 0
+        self._cache_limit = cache_postings
+        self._cache_lock = threading.Lock()
         self.searchers = 0
         self.retired = False
+
+    def _load_arrays(self, reader):
+        n = self.n = reader.doc_count_all()
+        self.live = np.zeros(n, dtype=bool)
+        self.live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
+        self.kind = np.full(n, -1, dtype=np.int8)
+        for code, kind in enumerate(KINDS):
+            self.kind[_read_postings(reader, "kind", kind)[0]] = code
+        self.slug_of = np.full(n, -1, dtype=np.int32)
+        self.slugs = []
+        for term in reader.lexicon("slug"):
+            ids = _read_postings(reader, "slug", term.decode("utf-8"))[0]
+            self.slug_of[ids] = len(self.slugs)
+            self.slugs.append(term.decode("utf-8"))
+        self.article_of_slug = np.full(len(self.slugs), -1, dtype=np.int64)
+        articles = np.flatnonzero((self.kind == 0) & self.live)
+        self.article_of_slug[self.slug_of[articles]] = articles
+        # Each section's and FAQ entry's article (-1 for articles themselves).
+        self.parent = np.where(self.kind > 0, self.article_of_slug[self.slug_of], -1)
+        self.n_live = int(self.live.sum())
+        # BM25F length normalisation, one array per field: 1 - b + b * len / avg
+        self.norm = {}
+        for f, b in FIELD_B.items():
+            lengths = np.fromiter((reader.doc_field_length(d, f) or 0 for d in range(n)), dtype=np.float32, count=n)
+            avg = float(lengths[self.live].mean()) if self.n_live else 1.0
+            self.norm[f] = (1 - b + b * lengths / max(avg, 1e-9)).astype(np.float32)
+            if f == "title":
+                self.title_len = lengths.astype(np.int32)
+
+    def _load_vocabulary(self):
+        vocab = _read_json(self.path / VOCABULARY, {})
+        self.words = sorted(vocab)
+        self.word_df = np.array([vocab[w] for w in self.words], dtype=np.int32)
+        self.by_initial = {}
+        for i, w in enumerate(self.words):
+            self.by_initial.setdefault(w[0], []).append(i)
+        syn = _read_json(self.path / SYNONYMS, {})
+        groups = [tuple(g) for g in syn.get("groups", [])]
+        for title, *aliases in syn.get("article_names", []):
+            # Other names lead to the title; a variant that contains the title
+            # or is contained in it ("Noonan syndrome 3") adds only noise.
+            title_terms = set(ANALYZER.terms(title))
+            other = [a for a in aliases if not _nested(set(ANALYZER.terms(a)), title_terms)]
+            if other:
+                groups.append((other, [title]))
+        self.synonyms = SynonymTable(groups, ANALYZER.terms)
 
     def close(self):
         self.index.close()
         self.lease.release()
+
+    # -- postings ------------------------------------------------------------
+
+    def field_postings(self, reader, f, term):
+        """``(doc ids, tf / norm)`` of ``term`` in field ``f``, cached."""
+        key = (f, term)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        ids, tf = _read_postings(reader, f, term)
+        value = (ids, tf / self.norm[f][ids] if len(ids) else tf)
+        with self._cache_lock:
+            if key not in self._cache:
+                self._cache[key] = value
+                self._cached += len(ids)
+                while self._cached > self._cache_limit and len(self._cache) > 1:
+                    _, (old_ids, _) = self._cache.popitem(last=False)
+                    self._cached -= len(old_ids)
+        return value
+
+    def term_weights(self, reader, term, fields=None):
+        """Dense BM25F pseudo-frequency of ``term`` (weighted over fields)."""
+        acc = np.zeros(self.n, dtype=np.float32)
+        for f, w in FIELD_WEIGHTS.items():
+            if fields is None or f in fields:
+                ids, tf = self.field_postings(reader, f, term)
+                if len(ids):
+                    acc[ids] += w * tf
+        return acc
+
+    def idf(self, df):
+        return math.log(1 + (self.n_live - df + 0.5) / (df + 0.5))
+
+    def saturate(self, acc):
+        """BM25 score from a pseudo-frequency array: idf * tf (k1+1) / (tf + k1)."""
+        df = int(np.count_nonzero(acc))
+        if df == 0:
+            return acc, 0
+        return self.idf(df) * acc * (BM25_K1 + 1) / (acc + BM25_K1), df
+
+    # -- vocabulary ------------------------------------------------------------
+
+    def completions(self, prefix, limit=MAX_PREFIX_TERMS):
+        """The most frequent vocabulary words beginning with ``prefix``."""
+        lo = bisect_left(self.words, prefix)
+        hi = bisect_left(self.words, prefix + "\uffff", lo)
+        if hi - lo <= limit:
+            return self.words[lo:hi]
+        top = np.argpartition(-self.word_df[lo:hi], limit)[:limit]
+        return [self.words[lo + i] for i in top]
+
+    def corrections(self, word, max_edits):
+        """Vocabulary words within ``max_edits`` of ``word``: ``[(word, edits, df)]``.
+
+        Candidates share the first letter (visitors rarely mistype it) and are
+        compared by optimal string alignment distance (a swap is one edit).
+        """
+        bucket = self.by_initial.get(word[0])
+        if not bucket or max_edits == 0:
+            return []
+        choices = [self.words[i] for i in bucket if abs(len(self.words[i]) - len(word)) <= max_edits]
+        found = fuzzy.extract(word, choices, scorer=OSA.distance, score_cutoff=max_edits, limit=8)
+        out = []
+        for candidate, edits, _ in found:
+            if edits == 0:
+                continue
+            i = bisect_left(self.words, candidate)
+            out.append((candidate, int(edits), int(self.word_df[i])))
+        return sorted(out, key=lambda c: (c[1], -c[2]))
+
+    def word_df_of(self, word):
+        i = bisect_left(self.words, word)
+        return int(self.word_df[i]) if i < len(self.words) and self.words[i] == word else 0
+
+
+def _nested(a, b):
+    return a <= b or b <= a
+
+
+def _read_postings(reader, f, term):
+    """All ``(doc ids, term frequencies)`` of a term, read a block at a time.
+
+    Reads Whoosh 2.7's W3 posting blocks directly (whoosh-reloaded is pinned at
+    2.7.5): ids and weights come out as arrays instead of one Python call per
+    posting.  Deleted documents are included; callers mask them with ``live``.
+    """
+    btext = term.encode("utf-8") if isinstance(term, str) else term
+    ids_parts, tf_parts = [], []
+    for leaf, offset in reader.leaf_readers():
+        terms = getattr(leaf, "_terms", None)  # an empty index has an EmptyReader
+        if terms is None:
+            continue
+        try:
+            m = terms.matcher(f, btext, leaf.schema[f].format)
+        except (TermNotFound, KeyError):
+            continue
+        while m.is_active():
+            m._read_ids()
+            m._read_weights()
+            ids_parts.append(np.asarray(m._ids, dtype=np.int64) + offset)
+            tf_parts.append(np.asarray(m._weights, dtype=np.float32))
+            m._next_block()
+    if not ids_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    return np.concatenate(ids_parts), np.concatenate(tf_parts)
+
+
+def _read_json(path, default):
+    try:
+        return json.loads(Path(path).read_text("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return default
+
+
+# -- query plans ---------------------------------------------------------------
+
+
+@dataclass
+class _Alt:
+    """One way a slot can match: terms (all needed), a weight, and why."""
+
+    terms: tuple
+    weight: float
+    how: str  # exact, prefix, typo, synonym
+    word: str = ""  # the vocabulary word, for typo corrections and prefixes
+    edits: int = 0
+
+
+@dataclass
+class _Slot:
+    """One typed word and its alternatives."""
+
+    word: str
+    term: str
+    alts: list = field(default_factory=list)
+    prefix: str = ""
+    hits: int = 0  # documents the slot matched, set when scored
+    misspelled: bool = False  # the word as typed is a misspelling (see _plan)
 
 
 class Engine:
@@ -125,42 +358,54 @@ class Engine:
         self._local = threading.local()
         self._current = None
         self._checked = 0.0
-        self._html_cache = {}
+        self._preparing = None
+        self._html_cache = OrderedDict()
 
     # -- generations -------------------------------------------------------
 
     def _generation(self):
-        """The current generation, re-read from disk at most every reload_seconds."""
+        """The current generation; a newer one is prepared in the background."""
         now = time.monotonic()
-        if self._current is not None and now - self._checked < self.reload_seconds:
-            return self._current
+        current = self._current
+        if current is not None and now - self._checked < self.reload_seconds:
+            return current
         with self._lock:
-            if self._current is None or now - self._checked >= self.reload_seconds:
-                self._checked = now
-                name = generations.current_name(self.index_dir)
+            self._checked = now
+            name = generations.current_name(self.index_dir)
+            if self._current is None:
                 if name is None:
-                    if self._current is None:
-                        raise IndexMissing(f"no index in {self.index_dir}")
-                elif self._current is None or name != self._current.name:
-                    fresh = _Generation(self.index_dir / name)
-                    old, self._current = self._current, fresh
-                    self._html_cache = {}
-                    if old is not None:
-                        old.retired = True
-                        self._close_if_unused(old)
-        return self._current
+                    raise IndexMissing(f"no index in {self.index_dir}")
+                self._current = _Prepared(self.index_dir / name)
+            elif name is not None and name != self._current.name and self._preparing is None:
+                self._preparing = threading.Thread(target=self._prepare, args=(name,), daemon=True)
+                self._preparing.start()
+            return self._current
+
+    def _prepare(self, name):
+        try:
+            fresh = _Prepared(self.index_dir / name)
+        except Exception:
+            fresh = None  # a generation removed under us: the next check retries
+        with self._lock:
+            self._preparing = None
+            if fresh is None:
+                return
+            old, self._current = self._current, fresh
+            self._html_cache.clear()
+            old.retired = True
+            self._close_if_unused(old)
 
     def _close_if_unused(self, gen):
         if gen.retired and gen.searchers == 0:
             gen.close()
 
     def _searcher(self):
-        """This thread's searcher on the current generation."""
+        """``(generation, this thread's searcher on it)``."""
         gen = self._generation()
         local = self._local
         if getattr(local, "gen", None) is not gen:
             old_gen, old_searcher = getattr(local, "gen", None), getattr(local, "searcher", None)
-            searcher = gen.index.searcher(weighting=scoring.BM25F())
+            searcher = gen.index.searcher()
             with self._lock:
                 gen.searchers += 1
                 if old_gen is not None:
@@ -170,6 +415,16 @@ class Engine:
             local.gen, local.searcher = gen, searcher
         return local.gen, local.searcher
 
+    def wait_for_generation(self, name, timeout=10.0):
+        """Block until ``name`` is being served (tests and the benchmark use it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._checked = 0.0
+            if self._generation().name == name:
+                return True
+            time.sleep(0.02)
+        return False
+
     def close(self):
         """Release every generation (the process is stopping)."""
         with self._lock:
@@ -177,15 +432,163 @@ class Engine:
                 self._current.close()
                 self._current = None
 
+    # -- planning ------------------------------------------------------------
+
+    def _plan(self, gen, text):
+        """Slots for the typed words, with prefix, typo and synonym alternatives.
+
+        :returns: ``(slots, is_question)``: a whole question asks for a FAQ answer.
+        """
+        typed = words(text)[: MAX_QUERY_WORDS * 2]
+        question = text.endswith("?") or (bool(typed) and typed[0] in QUESTION_WORDS)
+        ends_in_word = bool(text) and not text[-1].isspace() and bool(typed) and text.rstrip()[-1:].isalnum()
+        slots = []
+        for i, word in enumerate(typed):
+            term = ANALYZER.term(word)
+            is_last = ends_in_word and i == len(typed) - 1
+            if not term and not is_last:
+                continue
+            slot = _Slot(word=word, term=term)
+            if term:
+                slot.alts.append(_Alt((term,), 1.0, "exact"))
+            if is_last and len(word) >= MIN_PREFIX:
+                slot.prefix = word
+            slots.append(slot)
+            if len(slots) == MAX_QUERY_WORDS:
+                break
+        terms = [s.term for s in slots]
+        for start, end, alternatives in gen.synonyms.matches(terms):
+            for alt in alternatives:
+                slots[start].alts.append(_Alt(alt, WEIGHT_SYNONYM, "synonym"))
+                for s in slots[start + 1 : end]:
+                    s.alts.append(_Alt(alt, WEIGHT_SYNONYM, "synonym"))
+        for slot in slots:
+            df = gen.word_df_of(slot.word)
+            if not slot.term or df >= 3:
+                continue  # a real word of the knowledge base: no guessing
+            found = gen.corrections(slot.word, typo_budget(slot.word))[:3]
+            if not found:
+                continue
+            top_df = max(c[2] for c in found)
+            # A word found in a document or two next to a common spelling of it
+            # is a misspelling in those documents too: the correction is not
+            # counted as a typo then (it ranks like the word as typed).
+            slot.misspelled = df <= 2 and top_df >= 20 * max(df, 1)
+            for word, edits, cdf in found:
+                term = ANALYZER.term(word)
+                if term and term != slot.term:
+                    weight = WEIGHT_TYPO[edits] * math.sqrt(cdf / top_df)  # the common spelling first
+                    slot.alts.append(_Alt((term,), weight, "typo", word, edits))
+        return slots, question or len(slots) >= QUESTION_SLOTS
+
+    # -- scoring ---------------------------------------------------------------
+
+    def _score(self, gen, reader, slots, fields=None, blend=True, question=False):
+        """Dense arrays: total score, words matched, typo corrections used, title hits."""
+        n = gen.n
+        total = np.zeros(n, dtype=np.float32)
+        matched = np.zeros(n, dtype=np.int16)
+        typos = np.zeros(n, dtype=np.int16)
+        title_hits = np.zeros(n, dtype=np.int16)
+        saturated = {}
+
+        def alt_score(terms):
+            key = terms
+            if key not in saturated:
+                score = np.zeros(n, dtype=np.float32)
+                present = np.ones(n, dtype=bool)
+                for t in terms:
+                    s, _ = gen.saturate(gen.term_weights(reader, t, fields))
+                    score += s
+                    present &= s > 0
+                saturated[key] = score * present if len(terms) > 1 else score
+            return saturated[key]
+
+        for slot in slots:
+            best = np.zeros(n, dtype=np.float32)
+            exact = np.zeros(n, dtype=bool)
+            via_typo = np.zeros(n, dtype=bool)
+            for alt in slot.alts:
+                s = alt_score(alt.terms) * alt.weight
+                if alt.how == "typo":
+                    via_typo |= (s > 0) & (s > best)
+                else:
+                    exact |= s > 0
+                np.maximum(best, s, out=best)
+            if slot.prefix:
+                completions = [w for w in gen.completions(slot.prefix) if ANALYZER.term(w)]
+                prefix_terms = sorted({ANALYZER.term(w) for w in completions} - {slot.term})
+                if prefix_terms:
+                    acc = np.zeros(n, dtype=np.float32)
+                    for t in prefix_terms:
+                        acc += gen.term_weights(reader, t, fields)
+                    s, _ = gen.saturate(acc)
+                    exact |= s > 0
+                    np.maximum(best, s * 0.9, out=best)
+            via_typo &= ~exact
+            if slot.misspelled:
+                via_typo[:] = False
+            slot.hits = int(np.count_nonzero(best))
+            total += best
+            matched += best > 0
+            typos += via_typo
+            if slot.term:
+                ids, _ = gen.field_postings(reader, "title", slot.term)
+                title_hits[ids] += 1
+        if blend and PARENT_BLEND:
+            # A section or FAQ entry shares its article's topic: it inherits part
+            # of the article's score, so the entry about *this* condition wins.
+            inherited = total[gen.parent]
+            inherited[gen.parent < 0] = 0
+            total += PARENT_BLEND * inherited * (total > 0)
+            if not question:
+                # A topic, not a question: an entry never outranks its own article.
+                capped = (gen.parent >= 0) & (inherited > 0)
+                total[capped] = np.minimum(total[capped], inherited[capped] * 0.999)
+        if question and QUESTION_PRIOR != 1.0:
+            total *= np.where(gen.kind == 2, QUESTION_PRIOR, 1.0).astype(np.float32)
+        total *= gen.live
+        return total, matched, typos, title_hits
+
+    def _rank(self, gen, slots, total, matched, typos, title_hits, kind=None, question=False):
+        """``(doc numbers of every match best first, their scores)``.
+
+        A title that is exactly the query (every query word, nothing else)
+        gets a bonus, so "noonan syndrome" puts the article above its FAQ
+        entries and "symptoms of noonan syndrome" puts that FAQ entry first.
+        Short queries that are not questions rank like a site search box: more
+        of the typed words matched first, then fewer typo corrections, then score.
+        """
+        candidates = total > 0
+        if kind is not None:
+            candidates &= gen.kind == KINDS.index(kind)
+        ids = np.flatnonzero(candidates)
+        if not len(ids):
+            return ids, np.zeros(0)
+        score = total[ids].astype(np.float64)
+        content = sum(1 for s in slots if s.term)
+        title_len = gen.title_len[ids]
+        covered = (title_hits[ids] >= title_len) & (title_len > 0)  # the whole title is in the query
+        exact = covered & (title_hits[ids] == content)  # ... and the query is the title
+        bonus = np.where(exact, np.where(gen.kind[ids] == 0, TITLE_BONUS[0], TITLE_BONUS[1]), TITLE_BONUS[2])
+        score += np.where(covered, bonus * score.max(), 0.0)
+        key = score
+        if len(slots) <= SHORT_QUERY and not question:
+            key = matched[ids] * 1e6 - typos[ids] * 1e5 + score
+        order = np.argsort(-key, kind="stable")
+        return ids[order], score[order]
+
     # -- searching ---------------------------------------------------------
 
-    def search(self, q, limit=10, offset=0, kind=None):
+    def search(self, q, limit=10, offset=0, kind=None, group=None):
         """Search and return a :class:`Results` page.
 
         :param q: the visitor's text; anything is accepted.
         :param limit: results per page, 1 to 50.
         :param offset: results to skip.
         :param kind: ``article``, ``section`` or ``faq`` to search one kind only.
+        :param group: ``article``: one result per article, its best matching
+            sections and FAQ entries as ``children``.
         """
         started = time.perf_counter()
         if not 1 <= limit <= MAX_LIMIT:
@@ -194,37 +597,144 @@ class Engine:
             raise BadQuery("offset", "offset must be 0 or more")
         if kind is not None and kind not in KINDS:
             raise BadQuery("kind", f"kind must be one of {', '.join(KINDS)}")
+        if group not in (None, "article"):
+            raise BadQuery("group", "group must be 'article'")
         text = normalize_query(q)
         gen, searcher = self._searcher()
-        terms = query_terms(text)
-        results = Results(query=text, total=0, took_ms=0.0, generation=gen.name, terms=terms)
-        if terms:
-            query = Or(
-                [
-                    DisjunctionMax([Term(f, t, boost=b) for f, b in FIELD_BOOSTS.items()], tiebreak=0.2)
-                    for t in terms
-                ]
-            )
-            flt = Term("kind", kind) if kind else None
-            page = searcher.search(query, limit=offset + limit, filter=flt)
-            results.total = len(page)
-            match, hints = _matcher(terms)
-            for hit in page[offset : offset + limit]:
-                results.hits.append(
-                    Hit(
-                        id=hit["id"],
-                        kind=hit["kind"],
-                        slug=hit["slug"],
-                        title=hit["title"],
-                        url=hit["url"],
-                        snippet=highlight(hit["body"] or hit.get("summary", ""), match, hints),
-                        score=round(hit.score, 4),
-                        article_title=hit["article_title"],
-                        title_html=highlight(hit["title"], match, hints, size=None),
-                    )
-                )
+        results = Results(query=text, total=0, took_ms=0.0, generation=gen.name)
+        slots, question = self._plan(gen, text)
+        if slots:
+            reader = searcher.reader()
+            total, matched, typos, title_hits = self._score(gen, reader, slots, question=question)
+            ranked, scores = self._rank(gen, slots, total, matched, typos, title_hits, kind, question)
+            score_of = dict(zip(ranked[: (offset + limit) * 20].tolist(), scores.tolist()))
+            match, hints = _matcher(slots)
+            if group == "article":
+                groups = _group(gen, ranked, offset + limit)
+                results.total = len(np.unique(gen.slug_of[ranked]))
+                page = groups[offset : offset + limit]
+                for head, children in page:
+                    hit = self._hit(searcher, gen, head, score_of.get(int(head), total[head]), match, hints)
+                    hit.children = [
+                        self._hit(searcher, gen, c, score_of.get(int(c), total[c]), match, hints).as_dict()
+                        for c in children
+                    ]
+                    results.hits.append(hit)
+            else:
+                results.total = len(ranked)
+                for d in ranked[offset : offset + limit]:
+                    results.hits.append(self._hit(searcher, gen, d, score_of[int(d)], match, hints))
+            self._judge(gen, slots, results, ranked, total, matched, typos, title_hits, searcher, match, hints)
         results.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return results
+
+    def _hit(self, searcher, gen, docnum, score, match, hints):
+        stored = searcher.stored_fields(int(docnum))
+        body = stored.get("body") or stored.get("summary") or ""
+        return Hit(
+            id=stored["id"],
+            kind=stored["kind"],
+            slug=stored["slug"],
+            title=stored["title"],
+            url=stored["url"],
+            snippet=highlight(body, match, hints),
+            score=round(float(score), 4),
+            article_title=stored.get("article_title", ""),
+            title_html=highlight(stored["title"], match, hints, size=None),
+            position=stored.get("position") or 0,
+        )
+
+    def _judge(self, gen, slots, results, ranked, total, matched, typos, title_hits, searcher, match, hints):
+        """Confidence, the answer card, did-you-mean and words that matched nothing."""
+        n_slots = len(slots)
+        results.unmatched = [s.word for s in slots if not s.hits]
+        if not len(ranked):
+            results.confidence = "low"
+        else:
+            top = ranked[0]
+            coverage = matched[top] / n_slots
+            needed = 1.0 if n_slots <= 2 else 0.6
+            if n_slots > SHORT_QUERY:
+                agrees = True  # a whole question: coverage is the test
+            else:
+                title = searcher.stored_fields(int(top))["title"]
+                agrees = _title_agreement(title, slots) >= min(1.0, needed)
+            results.confidence = "high" if coverage >= needed and agrees else "low"
+        # Did you mean: the typed words with their best correction, when it helps.
+        corrected, changed = [], False
+        for s in slots:
+            typo_alts = [a for a in s.alts if a.how == "typo"]
+            if typo_alts and not gen.word_df_of(s.word):
+                corrected.append(typo_alts[0].word)
+                changed = True
+            else:
+                corrected.append(s.word)
+        if changed and (results.confidence == "low" or len(ranked) < 5 or (len(ranked) and typos[ranked[0]] > 0)):
+            query = " ".join(corrected)
+            results.did_you_mean = {
+                "query": query,
+                "html": " ".join(f"<mark>{w}</mark>" if w != s.word else w for w, s in zip(corrected, slots)),
+            }
+        # The answer card: the FAQ entry near the top whose question covers most
+        # of the query (at least 60% of its words).
+        if results.confidence == "high" and len(ranked):
+            top_score = total[ranked[0]]
+            needed = max(1, math.ceil(0.6 * sum(1 for s in slots if s.term)))
+            faqs = [d for d in ranked[:5] if gen.kind[d] == 2 and total[d] >= 0.6 * top_score and title_hits[d] >= needed]
+            for d in sorted(faqs, key=lambda d: -title_hits[d])[:1]:
+                hit = self._hit(searcher, gen, d, total[d], match, hints)
+                stored = searcher.stored_fields(int(d))
+                results.answer = {
+                    "id": hit.id,
+                    "slug": hit.slug,
+                    "question": hit.title,
+                    "question_html": hit.title_html,
+                    "answer_html": highlight(stored.get("body", ""), match, hints, size=400),
+                    "url": hit.url,
+                    "article_title": hit.article_title,
+                }
+
+    # -- suggestions -------------------------------------------------------------
+
+    def suggest(self, q, limit=8):
+        """Completions for a search box: article titles and FAQ questions.
+
+        Every typed word must match a title or question (the last one as a
+        prefix); the typed part is highlighted.
+        """
+        if not 1 <= limit <= 20:
+            raise BadQuery("limit", "limit must be between 1 and 20")
+        text = normalize_query(q)
+        gen, searcher = self._searcher()
+        slots, _ = self._plan(gen, text)
+        if not slots:
+            return []
+        reader = searcher.reader()
+        total, matched, typos, title_hits = self._score(gen, reader, slots, fields=("title",), blend=False)
+        ranked, _ = self._rank(gen, slots, total, matched, typos, title_hits)
+        ranked = ranked[matched[ranked] == len(slots)]
+        # Articles before FAQ questions, then score; one suggestion per text.
+        ranked = sorted(ranked[: limit * 8], key=lambda d: (gen.kind[d] != 0, -total[d]))
+        match, hints = _matcher(slots)
+        out, seen = [], set()
+        for d in ranked:
+            stored = searcher.stored_fields(int(d))
+            key = stored["title"].lower()
+            if key in seen or gen.kind[d] == 1:
+                continue
+            seen.add(key)
+            out.append(
+                {
+                    "text": stored["title"],
+                    "html": highlight(stored["title"], match, hints, size=None),
+                    "kind": stored["kind"],
+                    "slug": stored["slug"],
+                    "url": stored["url"],
+                }
+            )
+            if len(out) == limit:
+                break
+        return out
 
     # -- articles and health ----------------------------------------------
 
@@ -241,12 +751,15 @@ class Engine:
         if not docs or docs[0]["kind"] != "article":
             raise NotFound(f"no article with slug {slug!r}")
         head = docs[0]
-        html = self._html_cache.get(slug)
+        with self._lock:
+            html = self._html_cache.get(slug)
         if html is None:
-            html = self._html_cache[slug] = render_html(head["markdown"])
-            if len(self._html_cache) > 256:
-                self._html_cache.pop(next(iter(self._html_cache)))
-        entry = lambda d: {"id": d["id"], "anchor": d["anchor"], "url": d["url"]}
+            html = render_html(head["markdown"])
+            with self._lock:
+                self._html_cache[slug] = html
+                if len(self._html_cache) > 256:
+                    self._html_cache.popitem(last=False)
+        entry = lambda d: {"id": d["id"], "anchor": d["anchor"], "url": d["url"]}  # noqa: E731
         return {
             **head["meta"],
             "sections": [{**entry(d), "heading": d["title"]} for d in docs if d["kind"] == "section"],
@@ -268,16 +781,75 @@ class Engine:
             "generation": gen.name,
             "built_at": record.get("built_at"),
             "counts": record.get("counts", {}),
-            "documents": gen.index.doc_count(),
+            "documents": gen.n_live,
             "problems": len(record.get("problems", [])),
         }
 
 
-def _matcher(terms):
-    """What the snippet highlighter marks: words whose analysed form is a query term."""
-    wanted = set(terms)
+def _title_agreement(title, slots):
+    """The share of typed words that a word of ``title`` spells nearly the same.
+
+    Stemming makes "parking" match "Parkes"; a visitor would not call that a
+    match.  Two words agree when they differ only in their last two letters
+    (plural, -ing ...), or the title word starts with the typed prefix.
+    """
+    title_words = words(title)
+    agree = 0
+    for s in slots:
+        w = s.word
+        for t in title_words:
+            if (s.prefix and t.startswith(s.prefix)) or _common_prefix(w, t) >= max(len(w), len(t)) - 2:
+                agree += 1
+                break
+            if any(a.how != "exact" and t in (a.word, *a.terms) for a in s.alts):
+                agree += 1
+                break
+    return agree / len(slots) if slots else 0.0
+
+
+def _common_prefix(a, b):
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _group(gen, ranked, needed, per_group=3):
+    """``[(head docnum, [child docnums])]``: one group per article, best first."""
+    groups, index = [], {}
+    for d in ranked:
+        slug = gen.slug_of[d]
+        if slug in index:
+            head, children = groups[index[slug]]
+            if len(children) < per_group and d != head:
+                children.append(d)
+            continue
+        if len(groups) >= needed:
+            continue
+        index[slug] = len(groups)
+        article = gen.article_of_slug[slug]
+        groups.append((article if article >= 0 else d, [] if article == d or article < 0 else [d]))
+    return groups
+
+
+def _matcher(slots):
+    """What the snippet highlighter marks, and the word starts it scans for."""
+    exact = set()
+    for s in slots:
+        for a in s.alts:
+            exact.update(a.terms)
+    prefixes = [s.prefix for s in slots if s.prefix]
 
     def match(word):
-        return (len(word), word) if analyze_word(word) in wanted else (0, None)
+        term = ANALYZER.term(word)
+        if term in exact:
+            return len(word), term  # the word, or another form of it: all of it
+        for p in prefixes:
+            if word.startswith(p):
+                return len(p), p  # a completion: the typed part
+        return 0, None
 
-    return match, [fold(t[:3]) for t in terms]
+    hints = {fold(t[:3]) for t in exact} | {p[:3] for p in prefixes}
+    return match, hints

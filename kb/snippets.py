@@ -6,31 +6,8 @@ word's characters to mark, so a typed prefix marks only the prefix).
 
 import html
 import re
-import unicodedata
 
-WORD_RE = re.compile(r"\w+(?:['’.]\w+)*")
-
-
-class _Fold(dict):
-    """A ``str.translate`` table that strips accents one character for one."""
-
-    def __missing__(self, code):
-        base = unicodedata.normalize("NFKD", chr(code))[:1]
-        self[code] = base if base.isalnum() else chr(code)
-        return self[code]
-
-
-_FOLD = _Fold()
-
-
-def fold(text):
-    """Lower-case and strip accents, keeping every character's position.
-
-    >>> fold("Café")
-    'cafe'
-    """
-    text = text.lower()
-    return text if text.isascii() else text.translate(_FOLD)
+from .text import WORD_RE, fold
 
 
 def find_matches(text, match, hints):
