@@ -17,6 +17,7 @@ This module knows nothing of Whoosh.
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import time
 from contextlib import contextmanager
@@ -59,8 +60,9 @@ def new_generation(index_dir):
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    for n in range(1000):
-        path = index_dir / f"{PREFIX}{stamp}-{os.getpid()}-{n}"
+    for _ in range(1000):
+        # Never reused: a client may key a cache on the generation's name.
+        path = index_dir / f"{PREFIX}{stamp}-{secrets.token_hex(3)}"
         try:
             path.mkdir()
             return path

@@ -31,6 +31,7 @@ makes the forgiving parts cheap and bounded:
   questions rank by score alone.  A strong FAQ match becomes an answer card.
 """
 
+import html
 import json
 import math
 import re
@@ -38,7 +39,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -283,6 +284,31 @@ class _Prepared:
         return int(self.word_df[i]) if i < len(self.words) and self.words[i] == word else 0
 
 
+class _LRU:
+    """A small thread-safe least-recently-used map (the result cache)."""
+
+    def __init__(self, size):
+        self.size = size
+        self._data = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
 def _nested(a, b):
     return a <= b or b <= a
 
@@ -351,9 +377,10 @@ class _Slot:
 class Engine:
     """Searches the current generation of the index in ``index_dir``."""
 
-    def __init__(self, index_dir, reload_seconds=1.0):
+    def __init__(self, index_dir, reload_seconds=1.0, cache_size=2048):
         self.index_dir = Path(index_dir)
         self.reload_seconds = reload_seconds
+        self._results = _LRU(cache_size)  # keyed by generation: a new one starts afresh
         self._lock = threading.Lock()
         self._local = threading.local()
         self._current = None
@@ -601,6 +628,10 @@ class Engine:
             raise BadQuery("group", "group must be 'article'")
         text = normalize_query(q)
         gen, searcher = self._searcher()
+        key = (gen.name, text, limit, offset, kind, group)
+        cached = self._results.get(key)
+        if cached is not None:
+            return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
         results = Results(query=text, total=0, took_ms=0.0, generation=gen.name)
         slots, question = self._plan(gen, text)
         if slots:
@@ -626,6 +657,7 @@ class Engine:
                     results.hits.append(self._hit(searcher, gen, d, score_of[int(d)], match, hints))
             self._judge(gen, slots, results, ranked, total, matched, typos, title_hits, searcher, match, hints)
         results.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        self._results.put(key, results)
         return results
 
     def _hit(self, searcher, gen, docnum, score, match, hints):
@@ -660,20 +692,19 @@ class Engine:
                 title = searcher.stored_fields(int(top))["title"]
                 agrees = _title_agreement(title, slots) >= min(1.0, needed)
             results.confidence = "high" if coverage >= needed and agrees else "low"
-        # Did you mean: the typed words with their best correction, when it helps.
-        corrected, changed = [], False
+        # Did you mean: the typed words with their best correction, for words
+        # the knowledge base does not know (or knows only misspelled).
+        corrected = []
         for s in slots:
             typo_alts = [a for a in s.alts if a.how == "typo"]
-            if typo_alts and not gen.word_df_of(s.word):
-                corrected.append(typo_alts[0].word)
-                changed = True
-            else:
-                corrected.append(s.word)
-        if changed and (results.confidence == "low" or len(ranked) < 5 or (len(ranked) and typos[ranked[0]] > 0)):
-            query = " ".join(corrected)
+            unknown = not gen.word_df_of(s.word) or s.misspelled
+            corrected.append(typo_alts[0].word if typo_alts and unknown else s.word)
+        if corrected != [s.word for s in slots]:
             results.did_you_mean = {
-                "query": query,
-                "html": " ".join(f"<mark>{w}</mark>" if w != s.word else w for w, s in zip(corrected, slots)),
+                "query": " ".join(corrected),
+                "html": " ".join(
+                    f"<mark>{html.escape(w)}</mark>" if w != s.word else html.escape(w) for w, s in zip(corrected, slots)
+                ),
             }
         # The answer card: the FAQ entry near the top whose question covers most
         # of the query (at least 60% of its words).
