@@ -180,13 +180,28 @@ class _Prepared:
         self.parent = np.where(self.kind > 0, self.article_of_slug[self.slug_of], -1)
         self.n_live = int(self.live.sum())
         # BM25F length normalisation, one array per field: 1 - b + b * len / avg
+        lengths = {
+            f: np.fromiter((reader.doc_field_length(d, f) or 0 for d in range(n)), dtype=np.float32, count=n)
+            for f in FIELD_B
+        }
+        self.title_len = lengths["title"].astype(np.int32)
+        # An article's body is indexed as its own text only; its whole text is
+        # that plus its sections' and FAQ entries' titles and bodies, added up
+        # here and per term in term_weights (the indexer writes it once).
+        self.children = self.parent >= 0
+        lengths["body"] = lengths["body"] + self._to_articles(
+            np.flatnonzero(self.children), (lengths["title"] + lengths["body"])[self.children]
+        )
         self.norm = {}
         for f, b in FIELD_B.items():
-            lengths = np.fromiter((reader.doc_field_length(d, f) or 0 for d in range(n)), dtype=np.float32, count=n)
-            avg = float(lengths[self.live].mean()) if self.n_live else 1.0
-            self.norm[f] = (1 - b + b * lengths / max(avg, 1e-9)).astype(np.float32)
-            if f == "title":
-                self.title_len = lengths.astype(np.int32)
+            avg = float(lengths[f][self.live].mean()) if self.n_live else 1.0
+            self.norm[f] = (1 - b + b * lengths[f] / max(avg, 1e-9)).astype(np.float32)
+
+    def _to_articles(self, ids, values):
+        """Dense per-document sums of ``values`` of child ``ids``, at their articles."""
+        parents = self.parent[ids]
+        keep = parents >= 0
+        return np.bincount(parents[keep], weights=values[keep], minlength=self.n).astype(np.float32)
 
     def _load_vocabulary(self):
         vocab = _read_json(self.path / VOCABULARY, {})
@@ -213,13 +228,13 @@ class _Prepared:
     # -- postings ------------------------------------------------------------
 
     def field_postings(self, reader, f, term):
-        """``(doc ids, tf / norm)`` of ``term`` in field ``f``, cached."""
+        """``(doc ids, term frequencies)`` of ``term`` in field ``f``, cached."""
         key = (f, term)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        ids, tf = _read_postings(reader, f, term)
-        value = (ids, tf / self.norm[f][ids] if len(ids) else tf)
+        value = _read_postings(reader, f, term)
+        ids = value[0]
         with self._cache_lock:
             if key not in self._cache:
                 self._cache[key] = value
@@ -230,13 +245,22 @@ class _Prepared:
         return value
 
     def term_weights(self, reader, term, fields=None):
-        """Dense BM25F pseudo-frequency of ``term`` (weighted over fields)."""
+        """Dense BM25F pseudo-frequency of ``term``: weighted, length-normalised tf."""
         acc = np.zeros(self.n, dtype=np.float32)
         for f, w in FIELD_WEIGHTS.items():
-            if fields is None or f in fields:
-                ids, tf = self.field_postings(reader, f, term)
-                if len(ids):
-                    acc[ids] += w * tf
+            if fields is not None and f not in fields:
+                continue
+            ids, tf = self.field_postings(reader, f, term)
+            if f == "body":
+                tf_all = np.zeros(self.n, dtype=np.float32)
+                tf_all[ids] = tf
+                for child_field in ("title", "body"):  # an article's whole text
+                    cids, ctf = self.field_postings(reader, child_field, term)
+                    if len(cids):
+                        tf_all += self._to_articles(cids, ctf)
+                acc += w * tf_all / self.norm["body"]
+            elif len(ids):
+                acc[ids] += w * tf / self.norm[f][ids]
         return acc
 
     def idf(self, df):
@@ -441,6 +465,10 @@ class Engine:
                     self._close_if_unused(old_gen)
             local.gen, local.searcher = gen, searcher
         return local.gen, local.searcher
+
+    def generation_name(self):
+        """The name of the generation being served (cheap: no search is run)."""
+        return self._generation().name
 
     def wait_for_generation(self, name, timeout=10.0):
         """Block until ``name`` is being served (tests and the benchmark use it)."""
