@@ -6,12 +6,16 @@ Every error is JSON of one shape::
     {"error": {"code": "bad_parameter", "message": "...", "parameter": "limit"}}
 """
 
+import time
+
 import falcon
 
-from . import __version__
+from . import __version__, pages
+from .caching import HttpCaching
 from .config import Config
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import ensure_index
+from .openapi import OpenAPIResource
 from .search import KINDS, MAX_LIMIT, Engine
 
 
@@ -74,7 +78,10 @@ class SearchResource:
         kind = req.get_param("kind") or None
         if kind is not None and kind not in KINDS:
             raise BadQuery("kind", f"kind must be one of: {', '.join(KINDS)}")
-        results = self.engine.search(q, limit=limit, offset=offset, kind=kind)
+        group = req.get_param("group") or None
+        if group not in (None, "article"):
+            raise BadQuery("group", "group must be 'article' (one result per article)")
+        results = self.engine.search(q, limit=limit, offset=offset, kind=kind, group=group)
         resp.media = {
             "query": results.query,
             "total": results.total,
@@ -82,20 +89,31 @@ class SearchResource:
             "limit": limit,
             "offset": offset,
             "generation": results.generation,
-            "results": [
-                {
-                    "id": h.id,
-                    "kind": h.kind,
-                    "slug": h.slug,
-                    "title": h.title,
-                    "title_html": h.title_html,
-                    "article_title": h.article_title,
-                    "url": h.url,
-                    "snippet": h.snippet,
-                    "score": h.score,
-                }
-                for h in results.hits
-            ],
+            "confidence": results.confidence,
+            "answer": results.answer,
+            "did_you_mean": results.did_you_mean,
+            "unmatched": results.unmatched,
+            "results": [h.as_dict() for h in results.hits],
+        }
+
+
+class SuggestResource:
+    """``GET /suggest?q=&limit=``: titles and FAQ questions completing what is typed."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def on_get(self, req, resp):
+        q = req.get_param("q")
+        if q is None:
+            raise BadQuery("q", "q is required: /suggest?q=what+is+typed")
+        limit = _int_param(req, "limit", 8, 1, 20)
+        started = time.perf_counter()
+        suggestions = self.engine.suggest(q, limit=limit)
+        resp.media = {
+            "query": q,
+            "took_ms": round((time.perf_counter() - started) * 1000, 2),
+            "suggestions": suggestions,
         }
 
 
@@ -138,10 +156,11 @@ def _index_missing(req, resp, exc, params):
 
 def create_app(config, engine=None):
     """The Falcon app for ``config`` (pass ``engine`` to share or fake one)."""
-    engine = engine or Engine(config.index_dir, reload_seconds=config.reload_seconds)
-    middleware = []
+    engine = engine or Engine(config.index_dir, reload_seconds=config.reload_seconds, cache_size=config.cache_size)
+    middleware = [HttpCaching(engine, cors=bool(config.cors_origins))]
     if config.cors_origins:
-        middleware.append(falcon.CORSMiddleware(allow_origins=list(config.cors_origins)))
+        origins = "*" if "*" in config.cors_origins else list(config.cors_origins)
+        middleware.append(falcon.CORSMiddleware(allow_origins=origins))
     app = falcon.App(middleware=middleware)
     app.req_options.keep_blank_qs_values = True
     app.resp_options.secure_cookies_by_default = True
@@ -150,8 +169,12 @@ def create_app(config, engine=None):
     app.add_error_handler(NotFound, _not_found)
     app.add_error_handler(IndexMissing, _index_missing)
     app.add_route("/search", SearchResource(engine))
-    app.add_route("/articles/{slug}", ArticlesResource(engine), suffix="item")
+    app.add_route("/suggest", SuggestResource(engine))
+    # HTML for browsers, ArticlesResource's JSON for everyone else (kb/pages.py).
+    app.add_route("/articles/{slug}", pages.ArticlePage(engine, ArticlesResource(engine)), suffix="item")
     app.add_route("/health", HealthResource(engine))
+    app.add_route("/openapi.json", OpenAPIResource())
+    pages.add_routes(app, engine)  # /, /widget.js, /widget.css
     return app
 
 
