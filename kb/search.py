@@ -41,6 +41,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlencode
 
 import numpy as np
 from rapidfuzz import process as fuzzy
@@ -212,6 +213,10 @@ class _Prepared:
             self.by_initial.setdefault(w[0], []).append(i)
         syn = _read_json(self.path / SYNONYMS, {})
         groups = [tuple(g) for g in syn.get("groups", [])]
+        # Phrases of the synonyms file and what each leads to, for suggest().
+        self.phrases = sorted(
+            {(tuple(words(p)), p, tuple(t for t in targets if t != p)) for sources, targets in groups for p in sources}
+        )
         for title, *aliases in syn.get("article_names", []):
             # Other names lead to the title; a variant that contains the title
             # or is contained in it ("Noonan syndrome 3") adds only noise.
@@ -756,10 +761,13 @@ class Engine:
     # -- suggestions -------------------------------------------------------------
 
     def suggest(self, q, limit=8):
-        """Completions for a search box: article titles and FAQ questions.
+        """Completions for a search box: article titles, FAQ questions, synonyms.
 
         Every typed word must match a title or question (the last one as a
-        prefix); the typed part is highlighted.
+        prefix); then phrases of the synonyms file that the typed words begin
+        ("high bl" -> "high blood pressure", "hypertension") are offered with the
+        rest of their group, linking to the search page for them.  The typed
+        part is highlighted.
         """
         if not 1 <= limit <= 20:
             raise BadQuery("limit", "limit must be between 1 and 20")
@@ -793,6 +801,25 @@ class Engine:
             )
             if len(out) == limit:
                 break
+        typed = words(text)
+        for phrase_words, phrase, targets in gen.phrases:
+            if not _completes(typed, phrase_words):
+                continue
+            for candidate in (phrase, *targets):
+                if len(out) >= limit:
+                    return out
+                if candidate.lower() in seen or list(phrase_words) == typed and candidate == phrase:
+                    continue  # already offered, or exactly what was typed
+                seen.add(candidate.lower())
+                out.append(
+                    {
+                        "text": candidate,
+                        "html": highlight(candidate, match, hints, size=None),
+                        "kind": "synonym",
+                        "slug": "",
+                        "url": "/?" + urlencode({"q": candidate}),
+                    }
+                )
         return out
 
     # -- articles and health ----------------------------------------------
@@ -843,6 +870,14 @@ class Engine:
             "documents": gen.n_live,
             "problems": len(record.get("problems", [])),
         }
+
+
+def _completes(typed, phrase_words):
+    """Whether the typed words begin the phrase, the last one as a prefix."""
+    if not typed or len(typed) > len(phrase_words):
+        return False
+    *whole, last = typed
+    return list(phrase_words[: len(whole)]) == whole and phrase_words[len(whole)].startswith(last)
 
 
 def _title_agreement(title, slots):
