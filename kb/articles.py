@@ -241,9 +241,7 @@ def load_articles(directory, paths=None):
 def duplicate_slug(article, other_path):
     """The problem for ``article`` whose slug ``other_path`` already uses."""
     line = _key_line(Path(article.path).read_text("utf-8", "replace"), "slug") or 1
-    return ArticleProblem(
-        article.path, line, f"duplicate slug {article.slug!r}: already used by {other_path}"
-    )
+    return ArticleProblem(article.path, line, f"duplicate slug {article.slug!r}: already used by {other_path}")
 
 
 def render_html(article_markdown):
@@ -379,7 +377,8 @@ def _split_body(path, lines, headings, body_line):
     """Split the body into lead text, sections and FAQ entries."""
     top = [h for h in headings if h[1] <= 2]
     first = next((h[0] for h in top if h[1] == 2), len(lines))
-    lead = "\n".join(l for l in lines[:first] if not re.match(r"^#[ \t]", l)).strip()
+    h1_lines = {h[0] for h in headings if h[1] == 1}
+    lead = "\n".join(line for i, line in enumerate(lines[:first]) if i not in h1_lines).strip()
     sections, faqs = [], []
     for n, (start, level, text, anchor) in enumerate(top):
         end = top[n + 1][0] if n + 1 < len(top) else len(lines)
@@ -394,8 +393,6 @@ def _split_body(path, lines, headings, body_line):
             qend = questions[k + 1][0] if k + 1 < len(questions) else end
             answer = "\n".join(lines[qstart + 1 : qend]).strip()
             if not markdown_to_text(answer):
-                raise ArticleProblem(
-                    path, body_line + qstart, f"FAQ question {question!r} has an empty answer"
-                )
+                raise ArticleProblem(path, body_line + qstart, f"FAQ question {question!r} has an empty answer")
             faqs.append(FAQ(question, qanchor, answer, len(faqs) + 1, body_line + qstart))
     return lead, tuple(sections), tuple(faqs)

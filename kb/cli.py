@@ -50,7 +50,9 @@ def build_parser():
         "Build a new index generation from the articles and make it current.",
         "kb index --articles articles --index index",
     )
-    p.add_argument("--articles", dest="articles_dir", type=Path, help="articles directory (default: articles, or KB_ARTICLES_DIR)")
+    p.add_argument(
+        "--articles", dest="articles_dir", type=Path, help="articles directory (default: articles, or KB_ARTICLES_DIR)"
+    )
     p.add_argument("--full", action="store_true", help="rebuild every article, not only the changed ones")
     p.add_argument("--quiet", action="store_true", help="no progress display")
 
@@ -65,18 +67,45 @@ def build_parser():
         "Measure relevance on judged query sets (LiveQA, the site-search set) and print the tables.",
         "kb eval --corpus ../shared/corpus/medquad --liveqa ../shared/corpus/liveqa",
     )
-    p.add_argument("--corpus", type=Path, required=True, help="a directory of articles to search besides articles/ (e.g. ../shared/corpus/medquad)")
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        required=True,
+        help="a directory of articles to search besides articles/ (e.g. ../shared/corpus/medquad)",
+    )
     p.add_argument("--liveqa", type=Path, help="the TREC LiveQA 2017 directory (queries*.tsv, qrels*.txt)")
-    p.add_argument("--set", dest="sets", type=Path, action="append", help="a judged site-search set directory (default: eval/sitesearch); repeatable")
-    p.add_argument("--articles", dest="articles_dir", type=Path, help="the project's articles, searched with the corpus (default: articles)")
-    p.add_argument("--workdir", type=Path, default=Path(".kb-eval"), help="where the evaluation index is built and kept (default: .kb-eval)")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        type=Path,
+        action="append",
+        help="a judged site-search set directory (default: eval/sitesearch); repeatable",
+    )
+    p.add_argument(
+        "--articles",
+        dest="articles_dir",
+        type=Path,
+        help="the project's articles, searched with the corpus (default: articles)",
+    )
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(".kb-eval"),
+        help="where the evaluation index is built and kept (default: .kb-eval)",
+    )
 
-    p = add("serve", "Serve the HTTP API with waitress; builds the index first if there is none.", "kb serve --host 0.0.0.0 --port 8080 --threads 8")
+    p = add(
+        "serve",
+        "Serve the HTTP API with waitress; builds the index first if there is none.",
+        "kb serve --host 0.0.0.0 --port 8080 --threads 8",
+    )
     p.add_argument("--articles", dest="articles_dir", type=Path, help="articles directory, for the first build")
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1, or KB_HOST)")
     p.add_argument("--port", type=int, help="port (default 8080, or KB_PORT)")
     p.add_argument("--threads", type=int, help="threads per worker process (default 4, or KB_THREADS)")
-    p.add_argument("--workers", type=int, help="worker processes sharing the port, e.g. one per core (default 1, or KB_WORKERS)")
+    p.add_argument(
+        "--workers", type=int, help="worker processes sharing the port, e.g. one per core (default 1, or KB_WORKERS)"
+    )
     return parser
 
 
@@ -147,7 +176,12 @@ def cmd_search(config, args):
     engine = Engine(config.index_dir)
     results = engine.search(args.query, limit=args.limit, kind=args.kind)
     if args.json:
-        print(json.dumps({"query": results.query, "total": results.total, "results": [h.as_dict() for h in results.hits]}, indent=2))
+        print(
+            json.dumps(
+                {"query": results.query, "total": results.total, "results": [h.as_dict() for h in results.hits]},
+                indent=2,
+            )
+        )
         return 0
     bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
     import html

@@ -229,7 +229,9 @@ def sitesearch_report(engine, set_dir):
             res = engine.search(t, limit=10)
             ok = res.total == 0 or res.confidence == "low"
             honest += ok
-            lines.append(f"  {qid} {t!r}: {res.total} results, confidence {res.confidence}{'' if ok else '  <-- confident'}")
+            lines.append(
+                f"  {qid} {t!r}: {res.total} results, confidence {res.confidence}{'' if ok else '  <-- confident'}"
+            )
         text += f"\n\n'none' queries answered honestly (no results or low confidence): {honest}/{len(none)}\n"
         text += "\n".join(lines)
     return text

@@ -111,8 +111,7 @@ def write_lock(index_dir):
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
             raise IndexBusy(
-                f"another `kb index` (pid {holder}) is building {index_dir}; "
-                "wait for it to finish, then run this again"
+                f"another `kb index` (pid {holder}) is building {index_dir}; wait for it to finish, then run this again"
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)

@@ -65,10 +65,7 @@ class BuildReport:
 
     def summary(self):
         """The one-line summary ``kb index`` prints at the end."""
-        changes = (
-            f"{self.added} added, {self.changed} changed, {self.removed} removed, "
-            f"{self.unchanged} unchanged"
-        )
+        changes = f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.unchanged} unchanged"
         return (
             f"{self.mode} build: {self.articles} articles, {self.sections} sections, "
             f"{self.faqs} FAQ entries ({changes}); {len(self.problems)} problems; "
@@ -149,7 +146,9 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
             entries.pop(rel)
             report.unchanged -= 1
             report.problems.append(
-                ArticleProblem(articles_dir / rel, 1, f"duplicate slug {slug!r}: already used by {articles_dir / owners[slug]}")
+                ArticleProblem(
+                    articles_dir / rel, 1, f"duplicate slug {slug!r}: already used by {articles_dir / owners[slug]}"
+                )
             )
     synonym_groups = _read_synonyms(articles_dir, report.problems)
     report.problems.sort(key=lambda p: (p.path, p.line))

@@ -27,8 +27,8 @@ import falcon
 import jinja2
 import markupsafe
 
-from .errors import BadQuery, IndexMissing, NotFound
 from .caching import strong_etag, wants_html
+from .errors import BadQuery, IndexMissing, NotFound
 
 PAGE_SIZE = 10
 MAX_PAGE = 1000  # /search's offset stops at 10,000

@@ -70,7 +70,22 @@ PARENT_BLEND = 0.8  # share of an article's score its FAQ entries and sections i
 # the query outranks the FAQ entries that inherit its score.
 TITLE_BONUS = (1.0, 0.75, 0.5)
 QUESTION_PRIOR = 1.2  # FAQ entries' score factor when the query is a question
-QUESTION_WORDS = {"what", "how", "why", "when", "where", "which", "who", "can", "is", "are", "do", "does", "should", "will"}
+QUESTION_WORDS = {
+    "what",
+    "how",
+    "why",
+    "when",
+    "where",
+    "which",
+    "who",
+    "can",
+    "is",
+    "are",
+    "do",
+    "does",
+    "should",
+    "will",
+}
 QUESTION_SLOTS = 4  # content words from which a query counts as a question
 SHORT_QUERY = 4  # slots; up to this many, more matched words rank first
 WEIGHT_SYNONYM = 0.8
@@ -736,7 +751,8 @@ class Engine:
             results.did_you_mean = {
                 "query": " ".join(corrected),
                 "html": " ".join(
-                    f"<mark>{html.escape(w)}</mark>" if w != s.word else html.escape(w) for w, s in zip(corrected, slots)
+                    f"<mark>{html.escape(w)}</mark>" if w != s.word else html.escape(w)
+                    for w, s in zip(corrected, slots)
                 ),
             }
         # The answer card: the FAQ entry near the top whose question covers most
@@ -744,7 +760,9 @@ class Engine:
         if results.confidence == "high" and len(ranked):
             top_score = total[ranked[0]]
             needed = max(1, math.ceil(0.6 * sum(1 for s in slots if s.term)))
-            faqs = [d for d in ranked[:5] if gen.kind[d] == 2 and total[d] >= 0.6 * top_score and title_hits[d] >= needed]
+            faqs = [
+                d for d in ranked[:5] if gen.kind[d] == 2 and total[d] >= 0.6 * top_score and title_hits[d] >= needed
+            ]
             for d in sorted(faqs, key=lambda d: -title_hits[d])[:1]:
                 hit = self._hit(searcher, gen, d, total[d], match, hints)
                 stored = searcher.stored_fields(int(d))

@@ -372,7 +372,12 @@ def test_document_text_is_plain_text():
     assert docs["recurrent-miscarriages#causes"].body == "Genetic and hormonal causes."
     assert docs["recurrent-miscarriages#diagnosis"].body == "Blood tests and HSG."
     whole = docs["recurrent-miscarriages"]
-    for text in ["First lead paragraph.", "Genetic and hormonal causes.", "What is recurrent miscarriage?", "It depends"]:
+    for text in [
+        "First lead paragraph.",
+        "Genetic and hormonal causes.",
+        "What is recurrent miscarriage?",
+        "It depends",
+    ]:
         assert text in whole.body
     assert "recurrent pregnancy loss" in whole.keywords and "fertility" in whole.keywords
     assert whole.summary == "Two or more consecutive pregnancy losses."
@@ -402,7 +407,12 @@ PROBLEMS = [
         12,
         "empty answer",
     ),
-    ("empty last FAQ answer", "---\ntitle: A\n---\nLead.\n\n## FAQ\n\n### One?\n\nYes.\n\n### Two?\n\n", 12, "empty answer"),
+    (
+        "empty last FAQ answer",
+        "---\ntitle: A\n---\nLead.\n\n## FAQ\n\n### One?\n\nYes.\n\n### Two?\n\n",
+        12,
+        "empty answer",
+    ),
     (
         "empty FAQ answer before a section",
         "---\ntitle: A\n---\n## FAQ\n\n### One?\n\n## Later\n\nText.\n",
@@ -465,10 +475,25 @@ def test_render_html_escapes_raw_html():
     assert not re.search(r"<\s*(script|img|b)\b", rendered, re.I)
     assert "&lt;script&gt;" in rendered
     assert "&lt;img" in rendered
-    assert set(re.findall(r"<\s*/?\s*([a-zA-Z][\w-]*)", rendered)) <= {"p", "h1", "h2", "h3", "strong", "em", "code", "pre", "a", "ul", "ol", "li"}
+    assert set(re.findall(r"<\s*/?\s*([a-zA-Z][\w-]*)", rendered)) <= {
+        "p",
+        "h1",
+        "h2",
+        "h3",
+        "strong",
+        "em",
+        "code",
+        "pre",
+        "a",
+        "ul",
+        "ol",
+        "li",
+    }
 
 
-@pytest.mark.parametrize("path", [FIXTURES / "ivf.md", FIXTURES / "endometriosis.md", REAL_ARTICLE], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [FIXTURES / "ivf.md", FIXTURES / "endometriosis.md", REAL_ARTICLE], ids=lambda p: p.name
+)
 def test_render_html_heading_ids_equal_document_anchors(path):
     a = parse_article(path)
     faq_heading_ids = {"frequently-asked-questions", "faq", "faqs"}

@@ -73,7 +73,9 @@ def test_index_again_is_incremental(articles_dir, index_dir, capsys):
 
 
 def test_index_with_a_broken_article_returns_1(articles_dir, index_dir, capsys):
-    bad = write_article(articles_dir, "broken.md", "---\ntitle: Broken\n---\nLead.\n\n## FAQ\n\n### Empty?\n\n## Next\n\nText.\n")
+    bad = write_article(
+        articles_dir, "broken.md", "---\ntitle: Broken\n---\nLead.\n\n## FAQ\n\n### Empty?\n\n## Next\n\nText.\n"
+    )
     assert main(index_args(articles_dir, index_dir)) == 1
     out, err = capsys.readouterr()
     assert f"{bad}:8: " in err
@@ -196,7 +198,10 @@ def test_no_command_is_a_usage_error(capsys):
 
 
 def test_reindex_script(articles_dir, index_dir, tmp_path):
-    proc = run([str(REPO / "scripts" / "reindex.py"), "--articles", str(articles_dir), "--index", str(index_dir), "--quiet"], tmp_path)
+    proc = run(
+        [str(REPO / "scripts" / "reindex.py"), "--articles", str(articles_dir), "--index", str(index_dir), "--quiet"],
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     m = SUMMARY_RE.match(proc.stdout.strip().splitlines()[-1])
     assert m and m.group(2) == "4"

@@ -206,7 +206,9 @@ def test_snippet_and_title_escape_article_text(engine):
         assert not ONLY_MARK.search(h.title_html), h.title_html
 
 
-@pytest.mark.parametrize("q", ['"unbalanced', "AND OR NOT", "title:", "*", "?", "((((", "~~~", "^2", "a\x00b", "😀", "x" * 300])
+@pytest.mark.parametrize(
+    "q", ['"unbalanced', "AND OR NOT", "title:", "*", "?", "((((", "~~~", "^2", "a\x00b", "😀", "x" * 300]
+)
 def test_anything_typed_is_a_query(engine, q):
     results = engine.search(q)
     assert results.total >= 0

@@ -62,7 +62,11 @@ def test_search_finds_the_clinic_article_and_its_faqs(client):
     assert results[0]["slug"] == CLINIC_SLUG  # the clinic article or one of its FAQ entries
     assert CLINIC_SLUG in ids and CLINIC_FAQ_IDS <= set(ids)  # all on the first page
     article = results[ids.index(CLINIC_SLUG)]
-    assert (article["kind"], article["url"], article["title"]) == ("article", f"/articles/{CLINIC_SLUG}", "Recurrent Miscarriages")
+    assert (article["kind"], article["url"], article["title"]) == (
+        "article",
+        f"/articles/{CLINIC_SLUG}",
+        "Recurrent Miscarriages",
+    )
     # the clinic article before any other article (endometriosis mentions a miscarriage in passing)
     assert [r["id"] for r in results if r["kind"] == "article"][0] == CLINIC_SLUG
     articles = search(client, "q=miscarriage&kind=article")["results"]
@@ -208,7 +212,7 @@ def test_no_index_is_503(tmp_path):
 
 
 TYPED = {
-    "unbalanced quote": 'q=%22in+vitro',
+    "unbalanced quote": "q=%22in+vitro",
     "raw quote": 'q="egg',
     "operators": "q=AND+OR",
     "field": "q=title:",
@@ -257,7 +261,9 @@ def test_odd_article_paths_are_not_500(client, path):
 # -- XSS --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("query_string", ["q=vitamin", "q=vitamin&kind=faq", "q=script+alert+img+safety+markup", "q=title+xss"])
+@pytest.mark.parametrize(
+    "query_string", ["q=vitamin", "q=vitamin&kind=faq", "q=script+alert+img+safety+markup", "q=title+xss"]
+)
 def test_article_html_never_reaches_results(client, query_string):
     results = search(client, query_string + "&limit=50")["results"]
     assert any(r["slug"] == "unsafe" for r in results)
