@@ -951,7 +951,8 @@ def _matcher(slots):
     exact = set()
     for s in slots:
         for a in s.alts:
-            exact.update(a.terms)
+            if len(a.terms) == 1:  # a word of a synonym phrase alone ("loss") is no match
+                exact.update(a.terms)
     prefixes = [s.prefix for s in slots if s.prefix]
 
     def match(word):
