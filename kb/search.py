@@ -56,7 +56,7 @@ from .indexer import SYNONYMS, VOCABULARY
 from .schema import ANALYZER, BM25_K1, FIELD_B, FIELD_WEIGHTS
 from .snippets import highlight
 from .synonyms import SynonymTable
-from .text import fold, words
+from .text import STOP_WORDS, fold, words
 
 KINDS = ("article", "section", "faq")
 MAX_QUERY_CHARS = 10_000
@@ -509,14 +509,17 @@ class Engine:
 
     # -- planning ------------------------------------------------------------
 
-    def _plan(self, gen, text):
+    def _plan(self, gen, text, typing=True):
         """Slots for the typed words, with prefix, typo and synonym alternatives.
 
+        :param typing: False when the raw query ended in a space (checked before
+            :func:`normalize_query` strips it): then no word is a prefix.
         :returns: ``(slots, is_question)``: a whole question asks for a FAQ answer.
         """
         typed = words(text)[: MAX_QUERY_WORDS * 2]
         question = text.endswith("?") or (bool(typed) and typed[0] in QUESTION_WORDS)
-        ends_in_word = bool(text) and not text[-1].isspace() and bool(typed) and text.rstrip()[-1:].isalnum()
+        # The last word is still being typed unless a space or punctuation follows it.
+        ends_in_word = typing and bool(typed) and text[-1:].isalnum()
         slots = []
         for i, word in enumerate(typed):
             term = ANALYZER.term(word)
@@ -576,7 +579,9 @@ class Engine:
                     s, _ = gen.saturate(gen.term_weights(reader, t, fields))
                     score += s
                     present &= s > 0
-                saturated[key] = score * present if len(terms) > 1 else score
+                # A phrase stands for one typed word: its words' mean, not their sum,
+                # so "hypertension" typed outranks its synonym "high blood pressure".
+                saturated[key] = score * present / len(terms) if len(terms) > 1 else score
             return saturated[key]
 
         for slot in slots:
@@ -676,12 +681,13 @@ class Engine:
             raise BadQuery("group", "group must be 'article'")
         text = normalize_query(q)
         gen, searcher = self._searcher()
-        key = (gen.name, text, limit, offset, kind, group)
+        typing = not q[-1:].isspace()
+        key = (gen.name, text, typing, limit, offset, kind, group)
         cached = self._results.get(key)
         if cached is not None:
             return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
         results = Results(query=text, total=0, took_ms=0.0, generation=gen.name)
-        slots, question = self._plan(gen, text)
+        slots, question = self._plan(gen, text, typing)
         if slots:
             reader = searcher.reader()
             total, matched, typos, title_hits = self._score(gen, reader, slots, question=question)
@@ -727,7 +733,7 @@ class Engine:
     def _judge(self, gen, slots, results, ranked, total, matched, typos, title_hits, searcher, match, hints):
         """Confidence, the answer card, did-you-mean and words that matched nothing."""
         n_slots = len(slots)
-        results.unmatched = [s.word for s in slots if not s.hits]
+        results.unmatched = [s.word for s in slots if not s.hits and s.word not in STOP_WORDS]
         if not len(ranked):
             results.confidence = "low"
         else:
@@ -791,7 +797,7 @@ class Engine:
             raise BadQuery("limit", "limit must be between 1 and 20")
         text = normalize_query(q)
         gen, searcher = self._searcher()
-        slots, _ = self._plan(gen, text)
+        slots, _ = self._plan(gen, text, typing=not q[-1:].isspace())
         if not slots:
             return []
         reader = searcher.reader()
