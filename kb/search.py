@@ -39,6 +39,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlencode
@@ -152,28 +153,34 @@ def typo_budget(word):
 class _Prepared:
     """A generation opened and turned into arrays: shared, read-only, thread-safe.
 
-    Posting arrays are read lazily through the calling thread's own searcher
-    and cached here; the cache is bounded by the number of postings it holds.
+    It holds one Whoosh reader.  Whoosh readers are not safe to use from two
+    threads at once (WHOOSH.md, hazard 1), and a reader per thread cost ~90 MB
+    each; but scoring runs on kb's own arrays, so the reader is needed only to
+    fill the posting cache and to fetch stored fields, and those reads take
+    ``_io``.  Both are cached: postings bounded by the postings they hold,
+    stored fields by document count.
     """
 
-    def __init__(self, path, cache_postings=6_000_000):
+    def __init__(self, path, cache_postings=4_000_000, stored_cache=4096):
         self.path = Path(path)
         self.name = self.path.name
         self.lease = generations.ReaderLease(self.path)
         try:
             self.index = whoosh_index.open_dir(self.path)
             self.record = generations.read_record(self.path)
-            with self.index.reader() as reader:
-                self._load_arrays(reader)
+            self.reader = self.index.reader()
+            self._load_arrays(self.reader)
             self._load_vocabulary()
         except Exception:
             self.lease.release()
             raise
+        self._io = threading.Lock()
+        self._stored = _LRU(stored_cache)
         self._cache = OrderedDict()
         self._cached = 0
         self._cache_limit = cache_postings
         self._cache_lock = threading.Lock()
-        self.searchers = 0
+        self.active = 0  # requests using this generation now
         self.retired = False
 
     def _load_arrays(self, reader):
@@ -189,6 +196,7 @@ class _Prepared:
             ids = _read_postings(reader, "slug", term.decode("utf-8"))[0]
             self.slug_of[ids] = len(self.slugs)
             self.slugs.append(term.decode("utf-8"))
+        self.slug_index = {slug: i for i, slug in enumerate(self.slugs)}
         self.article_of_slug = np.full(len(self.slugs), -1, dtype=np.int64)
         articles = np.flatnonzero((self.kind == 0) & self.live)
         self.article_of_slug[self.slug_of[articles]] = articles
@@ -242,18 +250,35 @@ class _Prepared:
         self.synonyms = SynonymTable(groups, ANALYZER.terms)
 
     def close(self):
+        self.reader.close()
         self.index.close()
         self.lease.release()
 
+    def stored(self, docnum):
+        """A document's stored fields (a dict shared by callers: do not change it)."""
+        docnum = int(docnum)
+        fields = self._stored.get(docnum)
+        if fields is None:
+            with self._io:
+                fields = self.reader.stored_fields(docnum)
+            self._stored.put(docnum, fields)
+        return fields
+
+    def docs_of(self, slug):
+        """The live doc numbers of an article and its sections and FAQ entries."""
+        i = self.slug_index.get(slug)
+        return [] if i is None else np.flatnonzero((self.slug_of == i) & self.live).tolist()
+
     # -- postings ------------------------------------------------------------
 
-    def field_postings(self, reader, f, term):
+    def field_postings(self, f, term):
         """``(doc ids, term frequencies)`` of ``term`` in field ``f``, cached."""
         key = (f, term)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        value = _read_postings(reader, f, term)
+        with self._io:
+            value = _read_postings(self.reader, f, term)
         ids = value[0]
         with self._cache_lock:
             if key not in self._cache:
@@ -264,18 +289,18 @@ class _Prepared:
                     self._cached -= len(old_ids)
         return value
 
-    def term_weights(self, reader, term, fields=None):
+    def term_weights(self, term, fields=None):
         """Dense BM25F pseudo-frequency of ``term``: weighted, length-normalised tf."""
         acc = np.zeros(self.n, dtype=np.float32)
         for f, w in FIELD_WEIGHTS.items():
             if fields is not None and f not in fields:
                 continue
-            ids, tf = self.field_postings(reader, f, term)
+            ids, tf = self.field_postings(f, term)
             if f == "body":
                 tf_all = np.zeros(self.n, dtype=np.float32)
                 tf_all[ids] = tf
                 for child_field in ("title", "body"):  # an article's whole text
-                    cids, ctf = self.field_postings(reader, child_field, term)
+                    cids, ctf = self.field_postings(child_field, term)
                     if len(cids):
                         tf_all += self._to_articles(cids, ctf)
                 acc += w * tf_all / self.norm["body"]
@@ -426,7 +451,6 @@ class Engine:
         self.reload_seconds = reload_seconds
         self._results = _LRU(cache_size)  # keyed by generation: a new one starts afresh
         self._lock = threading.Lock()
-        self._local = threading.local()
         self._current = None
         self._checked = 0.0
         self._preparing = None
@@ -467,24 +491,21 @@ class Engine:
             self._close_if_unused(old)
 
     def _close_if_unused(self, gen):
-        if gen.retired and gen.searchers == 0:
+        if gen.retired and gen.active == 0:
             gen.close()
 
-    def _searcher(self):
-        """``(generation, this thread's searcher on it)``."""
+    @contextmanager
+    def _use(self):
+        """The current generation, kept open until the request is done with it."""
         gen = self._generation()
-        local = self._local
-        if getattr(local, "gen", None) is not gen:
-            old_gen, old_searcher = getattr(local, "gen", None), getattr(local, "searcher", None)
-            searcher = gen.index.searcher()
+        with self._lock:
+            gen.active += 1
+        try:
+            yield gen
+        finally:
             with self._lock:
-                gen.searchers += 1
-                if old_gen is not None:
-                    old_searcher.close()
-                    old_gen.searchers -= 1
-                    self._close_if_unused(old_gen)
-            local.gen, local.searcher = gen, searcher
-        return local.gen, local.searcher
+                gen.active -= 1
+                self._close_if_unused(gen)
 
     def generation_name(self):
         """The name of the generation being served (cheap: no search is run)."""
@@ -561,7 +582,7 @@ class Engine:
 
     # -- scoring ---------------------------------------------------------------
 
-    def _score(self, gen, reader, slots, fields=None, blend=True, question=False):
+    def _score(self, gen, slots, fields=None, blend=True, question=False):
         """Dense arrays: total score, words matched, typo corrections used, title hits."""
         n = gen.n
         total = np.zeros(n, dtype=np.float32)
@@ -576,7 +597,7 @@ class Engine:
                 score = np.zeros(n, dtype=np.float32)
                 present = np.ones(n, dtype=bool)
                 for t in terms:
-                    s, _ = gen.saturate(gen.term_weights(reader, t, fields))
+                    s, _ = gen.saturate(gen.term_weights(t, fields))
                     score += s
                     present &= s > 0
                 # A phrase stands for one typed word: its words' mean, not their sum,
@@ -601,7 +622,7 @@ class Engine:
                 if prefix_terms:
                     acc = np.zeros(n, dtype=np.float32)
                     for t in prefix_terms:
-                        acc += gen.term_weights(reader, t, fields)
+                        acc += gen.term_weights(t, fields)
                     s, _ = gen.saturate(acc)
                     exact |= s > 0
                     np.maximum(best, s * 0.9, out=best)
@@ -613,7 +634,7 @@ class Engine:
             matched += best > 0
             typos += via_typo
             if slot.term:
-                ids, _ = gen.field_postings(reader, "title", slot.term)
+                ids, _ = gen.field_postings("title", slot.term)
                 title_hits[ids] += 1
         if blend and PARENT_BLEND:
             # A section or FAQ entry shares its article's topic: it inherits part
@@ -680,42 +701,44 @@ class Engine:
         if group not in (None, "article"):
             raise BadQuery("group", "group must be 'article'")
         text = normalize_query(q)
-        gen, searcher = self._searcher()
         typing = not q[-1:].isspace()
-        key = (gen.name, text, typing, limit, offset, kind, group)
-        cached = self._results.get(key)
-        if cached is not None:
-            return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
+        with self._use() as gen:
+            key = (gen.name, text, typing, limit, offset, kind, group)
+            results = self._results.get(key)
+            if results is None:
+                results = self._search(gen, text, typing, limit, offset, kind, group)
+                self._results.put(key, results)
+        return replace(results, took_ms=round((time.perf_counter() - started) * 1000, 2))
+
+    def _search(self, gen, text, typing, limit, offset, kind, group):
         results = Results(query=text, total=0, took_ms=0.0, generation=gen.name)
         slots, question = self._plan(gen, text, typing)
         if slots:
-            reader = searcher.reader()
-            total, matched, typos, title_hits = self._score(gen, reader, slots, question=question)
+            total, matched, typos, title_hits = self._score(gen, slots, question=question)
             ranked, scores = self._rank(gen, slots, total, matched, typos, title_hits, kind, question)
-            score_of = dict(zip(ranked[: (offset + limit) * 20].tolist(), scores.tolist()))
+            shown = (offset + limit) * 20  # enough for a page of groups
+            score_of = dict(zip(ranked[:shown].tolist(), scores[:shown].tolist()))
             match, hints = _matcher(slots)
             if group == "article":
                 groups = _group(gen, ranked, offset + limit)
                 results.total = len(np.unique(gen.slug_of[ranked]))
                 page = groups[offset : offset + limit]
                 for head, children in page:
-                    hit = self._hit(searcher, gen, head, score_of.get(int(head), total[head]), match, hints)
+                    hit = self._hit(gen, head, score_of.get(int(head), total[head]), match, hints)
                     hit.children = [
-                        self._hit(searcher, gen, c, score_of.get(int(c), total[c]), match, hints).as_dict()
+                        self._hit(gen, c, score_of.get(int(c), total[c]), match, hints).as_dict()
                         for c in children
                     ]
                     results.hits.append(hit)
             else:
                 results.total = len(ranked)
                 for d in ranked[offset : offset + limit]:
-                    results.hits.append(self._hit(searcher, gen, d, score_of[int(d)], match, hints))
-            self._judge(gen, slots, results, ranked, total, matched, typos, title_hits, searcher, match, hints)
-        results.took_ms = round((time.perf_counter() - started) * 1000, 2)
-        self._results.put(key, results)
+                    results.hits.append(self._hit(gen, d, score_of[int(d)], match, hints))
+            self._judge(gen, slots, results, ranked, total, matched, typos, title_hits, match, hints)
         return results
 
-    def _hit(self, searcher, gen, docnum, score, match, hints):
-        stored = searcher.stored_fields(int(docnum))
+    def _hit(self, gen, docnum, score, match, hints):
+        stored = gen.stored(docnum)
         body = stored.get("body") or stored.get("summary") or ""
         return Hit(
             id=stored["id"],
@@ -730,7 +753,7 @@ class Engine:
             position=stored.get("position") or 0,
         )
 
-    def _judge(self, gen, slots, results, ranked, total, matched, typos, title_hits, searcher, match, hints):
+    def _judge(self, gen, slots, results, ranked, total, matched, typos, title_hits, match, hints):
         """Confidence, the answer card, did-you-mean and words that matched nothing."""
         n_slots = len(slots)
         results.unmatched = [s.word for s in slots if not s.hits and s.word not in STOP_WORDS]
@@ -743,7 +766,7 @@ class Engine:
             if n_slots > SHORT_QUERY:
                 agrees = True  # a whole question: coverage is the test
             else:
-                title = searcher.stored_fields(int(top))["title"]
+                title = gen.stored(top)["title"]
                 agrees = _title_agreement(title, slots) >= min(1.0, needed)
             results.confidence = "high" if coverage >= needed and agrees else "low"
         # Did you mean: the typed words with their best correction, for words
@@ -770,8 +793,8 @@ class Engine:
                 d for d in ranked[:5] if gen.kind[d] == 2 and total[d] >= 0.6 * top_score and title_hits[d] >= needed
             ]
             for d in sorted(faqs, key=lambda d: -title_hits[d])[:1]:
-                hit = self._hit(searcher, gen, d, total[d], match, hints)
-                stored = searcher.stored_fields(int(d))
+                hit = self._hit(gen, d, total[d], match, hints)
+                stored = gen.stored(d)
                 results.answer = {
                     "id": hit.id,
                     "slug": hit.slug,
@@ -796,12 +819,14 @@ class Engine:
         if not 1 <= limit <= 20:
             raise BadQuery("limit", "limit must be between 1 and 20")
         text = normalize_query(q)
-        gen, searcher = self._searcher()
-        slots, _ = self._plan(gen, text, typing=not q[-1:].isspace())
+        with self._use() as gen:
+            return self._suggest(gen, text, not q[-1:].isspace(), limit)
+
+    def _suggest(self, gen, text, typing, limit):
+        slots, _ = self._plan(gen, text, typing)
         if not slots:
             return []
-        reader = searcher.reader()
-        total, matched, typos, title_hits = self._score(gen, reader, slots, fields=("title",), blend=False)
+        total, matched, typos, title_hits = self._score(gen, slots, fields=("title",), blend=False)
         ranked, _ = self._rank(gen, slots, total, matched, typos, title_hits)
         ranked = ranked[matched[ranked] == len(slots)]
         # Articles before FAQ questions, then score; one suggestion per text.
@@ -809,7 +834,7 @@ class Engine:
         match, hints = _matcher(slots)
         out, seen = [], set()
         for d in ranked:
-            stored = searcher.stored_fields(int(d))
+            stored = gen.stored(d)
             key = stored["title"].lower()
             if key in seen or gen.kind[d] == 1:
                 continue
@@ -853,9 +878,12 @@ class Engine:
 
         :raises NotFound: no article has this slug.
         """
-        gen, searcher = self._searcher()
+        with self._use() as gen:
+            return self._article(gen, slug)
+
+    def _article(self, gen, slug):
         docs = sorted(
-            (dict(d) for d in searcher.documents(slug=slug)),
+            (gen.stored(d) for d in gen.docs_of(slug)),
             key=lambda d: (KINDS.index(d["kind"]), d.get("position") or 0),
         )
         if not docs or docs[0]["kind"] != "article":
