@@ -157,7 +157,9 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
     lease = generations.ReaderLease(gen)  # nobody may remove it while it is built
     try:
         ix = _open_new(gen, current if incremental else None)
-        writer = ix.writer(limitmb=limitmb)
+        # Separate segment files, mapped by readers; a compound file is copied into
+        # each reader's memory (~42 MB for MedQuAD).
+        writer = ix.writer(limitmb=limitmb, compound=False)
         try:
             for rel in old:
                 if rel in entries and rel not in parsed and entries[rel].get("sha256") == old[rel].get("sha256"):
