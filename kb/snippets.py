@@ -9,6 +9,11 @@ import re
 
 from .text import WORD_RE, fold
 
+#: Matches are looked for in a text's first characters only (as Whoosh's
+#: highlighter does): a snippet from page 20 of an article helps nobody.
+SCAN_CHARS = 32_000
+_SPACE = re.compile(r"\s+")
+
 
 def find_matches(text, match, hints):
     """``[(start, end, key)]`` of the words in ``text`` that ``match`` accepts.
@@ -41,14 +46,14 @@ def find_matches(text, match, hints):
 
 
 def mark(text, spans):
-    """Escape ``text`` and wrap each ``(start, end, ...)`` span in ``<mark>``."""
+    """Escape ``text``, wrap each ``(start, end, ...)`` span in ``<mark>``, fold spaces."""
     out, pos = [], 0
     for start, end, *_ in spans:
-        out.append(html.escape(text[pos:start], quote=False))
+        out.append(_SPACE.sub(" ", html.escape(text[pos:start], quote=False)))
         out.append("<mark>" + html.escape(text[start:end], quote=False) + "</mark>")
         pos = end
-    out.append(html.escape(text[pos:], quote=False))
-    return "".join(out)
+    out.append(_SPACE.sub(" ", html.escape(text[pos:], quote=False)))
+    return "".join(out).strip()
 
 
 def best_window(spans, size):
@@ -68,18 +73,26 @@ def highlight(text, match, hints, size=220):
     The window with the most distinct matched words wins, starting a little
     before the first of them; cuts fall on word boundaries and show "…".  With no
     match the snippet is the text's beginning; ``size=None`` returns all of it.
+    Only the first :data:`SCAN_CHARS` characters are searched for matches.
     """
-    text = " ".join(text.split())
+    if size is None:
+        return mark(text, find_matches(text, match, hints))
+    text = text[:SCAN_CHARS].strip()
+    if len(text) <= size:
+        return mark(text, find_matches(text, match, hints))
     spans = find_matches(text, match, hints)
-    if size is None or len(text) <= size:
-        return mark(text, spans)
     start = max(0, best_window(spans, size) - size // 4) if spans else 0
     if start:
-        cut = text.rfind(" ", 0, start + 1)
+        cut = _last_space(text, 0, start + 1)
         start = cut + 1 if cut >= 0 and start - cut < 30 else start
     end = min(len(text), start + size)
     if end < len(text):
-        cut = text.rfind(" ", start, end)
+        cut = _last_space(text, start, end)
         end = cut if cut > start + size // 2 else end
     inside = [(s - start, e - start, k) for s, e, k in spans if s >= start and e <= end]
     return ("…" if start else "") + mark(text[start:end], inside) + ("…" if end < len(text) else "")
+
+
+def _last_space(text, start, end):
+    """The index of the last space or line break in ``text[start:end]``, or -1."""
+    return max(text.rfind(" ", start, end), text.rfind("\n", start, end))
