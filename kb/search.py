@@ -203,6 +203,9 @@ class _Prepared:
         # Each section's and FAQ entry's article (-1 for articles themselves).
         self.parent = np.where(self.kind > 0, self.article_of_slug[self.slug_of], -1)
         self.n_live = int(self.live.sum())
+        # The terms of the short fields, to skip looking up terms they lack
+        # (most terms are only in body text; a miss still costs a Whoosh lookup).
+        self.field_terms = {f: {t.decode("utf-8") for t in reader.lexicon(f)} for f in FIELD_WEIGHTS if f != "body"}
         # BM25F length normalisation, one array per field: 1 - b + b * len / avg
         lengths = {
             f: np.fromiter((reader.doc_field_length(d, f) or 0 for d in range(n)), dtype=np.float32, count=n)
@@ -277,6 +280,8 @@ class _Prepared:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
+        if f in self.field_terms and term not in self.field_terms[f]:
+            return _NO_POSTINGS
         with self._io:
             value = _read_postings(self.reader, f, term)
         ids = value[0]
@@ -380,6 +385,9 @@ class _LRU:
 
 def _nested(a, b):
     return a <= b or b <= a
+
+
+_NO_POSTINGS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
 
 def _read_postings(reader, f, term):
@@ -651,8 +659,11 @@ class Engine:
         total *= gen.live
         return total, matched, typos, title_hits
 
-    def _rank(self, gen, slots, total, matched, typos, title_hits, kind=None, question=False):
-        """``(doc numbers of every match best first, their scores)``.
+    def _rank(self, gen, slots, total, matched, typos, title_hits, kind=None, question=False, top=None):
+        """``(the best ``top`` doc numbers in order, their scores, every match)``.
+
+        Only the best are sorted (a partial sort), so a query matching
+        thousands of documents costs little more than one matching hundreds.
 
         A title that is exactly the query (every query word, nothing else)
         gets a bonus, so "noonan syndrome" puts the article above its FAQ
@@ -665,7 +676,7 @@ class Engine:
             candidates &= gen.kind == KINDS.index(kind)
         ids = np.flatnonzero(candidates)
         if not len(ids):
-            return ids, np.zeros(0)
+            return ids, np.zeros(0), ids
         score = total[ids].astype(np.float64)
         content = sum(1 for s in slots if s.term)
         title_len = gen.title_len[ids]
@@ -676,8 +687,12 @@ class Engine:
         key = score
         if len(slots) <= SHORT_QUERY and not question:
             key = matched[ids] * 1e6 - typos[ids] * 1e5 + score
-        order = np.argsort(-key, kind="stable")
-        return ids[order], score[order]
+        if top is not None and len(ids) > top:
+            best = np.argpartition(-key, top - 1)[:top]
+            order = best[np.argsort(-key[best], kind="stable")]
+        else:
+            order = np.argsort(-key, kind="stable")
+        return ids[order], score[order], ids
 
     # -- searching ---------------------------------------------------------
 
@@ -715,23 +730,24 @@ class Engine:
         slots, question = self._plan(gen, text, typing)
         if slots:
             total, matched, typos, title_hits = self._score(gen, slots, question=question)
-            ranked, scores = self._rank(gen, slots, total, matched, typos, title_hits, kind, question)
-            shown = (offset + limit) * 20  # enough for a page of groups
-            score_of = dict(zip(ranked[:shown].tolist(), scores[:shown].tolist()))
+            # Enough ranked documents for the page (a group of an article can hold
+            # dozens of its FAQ entries).
+            top = (offset + limit) * (50 if group else 1) + 200
+            ranked, scores, matches = self._rank(gen, slots, total, matched, typos, title_hits, kind, question, top)
+            score_of = dict(zip(ranked.tolist(), scores.tolist()))
             match, hints = _matcher(slots)
             if group == "article":
                 groups = _group(gen, ranked, offset + limit)
-                results.total = len(np.unique(gen.slug_of[ranked]))
+                results.total = len(np.unique(gen.slug_of[matches]))
                 page = groups[offset : offset + limit]
                 for head, children in page:
                     hit = self._hit(gen, head, score_of.get(int(head), total[head]), match, hints)
                     hit.children = [
-                        self._hit(gen, c, score_of.get(int(c), total[c]), match, hints).as_dict()
-                        for c in children
+                        self._hit(gen, c, score_of.get(int(c), total[c]), match, hints).as_dict() for c in children
                     ]
                     results.hits.append(hit)
             else:
-                results.total = len(ranked)
+                results.total = len(matches)
                 for d in ranked[offset : offset + limit]:
                     results.hits.append(self._hit(gen, d, score_of[int(d)], match, hints))
             self._judge(gen, slots, results, ranked, total, matched, typos, title_hits, match, hints)
@@ -827,7 +843,7 @@ class Engine:
         if not slots:
             return []
         total, matched, typos, title_hits = self._score(gen, slots, fields=("title",), blend=False)
-        ranked, _ = self._rank(gen, slots, total, matched, typos, title_hits)
+        ranked, _, _ = self._rank(gen, slots, total, matched, typos, title_hits, top=limit * 40)
         ranked = ranked[matched[ranked] == len(slots)]
         # Articles before FAQ questions, then score; one suggestion per text.
         ranked = sorted(ranked[: limit * 8], key=lambda d: (gen.kind[d] != 0, -total[d]))

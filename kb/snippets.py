@@ -11,7 +11,9 @@ from .text import WORD_RE, fold
 
 #: Matches are looked for in a text's first characters only (as Whoosh's
 #: highlighter does): a snippet from page 20 of an article helps nobody.
-SCAN_CHARS = 32_000
+SCAN_CHARS = 12_000
+#: ... and at most this many matches are collected.
+MAX_SPANS = 48
 _SPACE = re.compile(r"\s+")
 
 
@@ -33,6 +35,8 @@ def find_matches(text, match, hints):
     pattern = re.compile(r"\b(?:%s)" % "|".join(map(re.escape, hints)))
     found, pos = [], 0
     for m in pattern.finditer(folded):
+        if len(found) == MAX_SPANS:
+            break  # enough to choose a window from
         if m.start() < pos:
             continue  # inside a word already looked at
         word = WORD_RE.match(folded, m.start())
@@ -57,13 +61,27 @@ def mark(text, spans):
 
 
 def best_window(spans, size):
-    """The start of the ``size``-character window with the most distinct matches."""
+    """The start of the ``size``-character window with the most distinct matches.
+
+    One pass with two pointers over the spans (sorted by start).
+    """
     best, best_start = (0, 0), 0
-    for i, (start, _, _) in enumerate(spans):
-        inside = [sp for sp in spans[i:] if sp[1] <= start + size]
-        score = (len({sp[2] for sp in inside}), len(inside))
+    counts, distinct, right = {}, 0, 0
+    for left, (start, _, _) in enumerate(spans):
+        while right < len(spans) and spans[right][1] <= start + size:
+            key = spans[right][2]
+            counts[key] = counts.get(key, 0) + 1
+            distinct += counts[key] == 1
+            right += 1
+        score = (distinct, right - left)
         if score > best:
             best, best_start = score, start
+        if right > left:  # the left span leaves the window
+            key = spans[left][2]
+            counts[key] -= 1
+            distinct -= counts[key] == 0
+        else:
+            right = left + 1
     return best_start
 
 
