@@ -505,8 +505,13 @@ class Engine:
     @contextmanager
     def _use(self):
         """The current generation, kept open until the request is done with it."""
-        gen = self._generation()
+        self._generation()  # raises IndexMissing; may start preparing a newer one
         with self._lock:
+            # Read under the lock the swap takes: a generation is closed only when
+            # no request holds it, so it cannot close between these two lines.
+            gen = self._current
+            if gen is None:
+                raise IndexMissing(f"no index in {self.index_dir}")
             gen.active += 1
         try:
             yield gen

@@ -1,5 +1,6 @@
 """kb.search.Engine: ranking, kind filter, paging, snippets, escaping, totals, errors."""
 
+import threading
 import re
 import time
 
@@ -303,3 +304,40 @@ def test_engine_moves_to_a_new_generation(tmp_path):
         assert ids(engine.search("ocelot")) == []
     finally:
         engine.close()
+
+
+def test_searches_never_fail_while_generations_are_swapped(tmp_path):
+    """Threads search while new generations are published under them.
+
+    A generation is closed when its last request ends; a request that took the
+    old generation just before the swap must still be able to finish on it.
+    """
+    articles, index = tmp_path / "a", tmp_path / "i"
+    write_article(articles, "x.md", "---\ntitle: X\n---\nGeneration zero of the ocelot.\n")
+    build(articles, index)
+    engine = Engine(index, reload_seconds=0.0, cache_size=0)
+    errors, done, stop = [], [0], threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            try:
+                engine.search("ocelot generation")
+                engine.article("x")
+                done[0] += 1
+            except Exception as e:  # noqa: BLE001 - any failure is the finding
+                errors.append(repr(e))
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(1, 6):
+            write_article(articles, "x.md", f"---\ntitle: X\n---\nGeneration {n} of the ocelot.\n")
+            assert engine.wait_for_generation(build(articles, index).generation)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+        engine.close()
+    assert errors == []
+    assert done[0] > 0
