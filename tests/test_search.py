@@ -1,7 +1,7 @@
 """kb.search.Engine: ranking, kind filter, paging, snippets, escaping, totals, errors."""
 
-import threading
 import re
+import threading
 import time
 
 import pytest
