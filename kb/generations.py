@@ -47,12 +47,22 @@ def current_path(index_dir):
     return Path(index_dir) / name if name else None
 
 
+def read_json(path, default):
+    """A JSON file of a generation, or ``default`` if it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text("utf-8"))
+    except (FileNotFoundError, ValueError):
+        return default
+
+
+def write_json(path, value):
+    """Write a JSON file of a generation atomically."""
+    _atomic_write(Path(path), json.dumps(value, separators=(",", ":"), sort_keys=True))
+
+
 def read_record(gen_path):
     """The build record (``kb.json``) of a generation, or ``{}``."""
-    try:
-        return json.loads((Path(gen_path) / RECORD).read_text())
-    except (FileNotFoundError, ValueError):
-        return {}
+    return read_json(Path(gen_path) / RECORD, {})
 
 
 def new_generation(index_dir):
@@ -73,7 +83,7 @@ def new_generation(index_dir):
 
 def write_record(gen_path, record):
     """Write a generation's build record."""
-    _atomic_write(Path(gen_path) / RECORD, json.dumps(record, indent=1, sort_keys=True))
+    write_json(Path(gen_path) / RECORD, record)
 
 
 def publish(index_dir, gen_path):

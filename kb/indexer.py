@@ -17,7 +17,6 @@ earlier version of it is indexed, that version keeps being served.
 """
 
 import hashlib
-import json
 import os
 import time
 from collections import Counter
@@ -165,7 +164,7 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
                 if rel in entries and rel not in parsed and entries[rel].get("sha256") == old[rel].get("sha256"):
                     continue  # the very same version stays
                 writer.delete_by_term("path", rel)
-            vocabulary = Counter(_read_json(current / VOCABULARY, {}) if incremental else {})
+            vocabulary = Counter(generations.read_json(current / VOCABULARY, {}) if incremental else {})
             for rel, article in parsed.items():
                 count = {"article": 0, "section": 0, "faq": 0}
                 for doc in article.documents():
@@ -204,9 +203,11 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
             },
         )
         ix.close()
-        _write_json(gen / VOCABULARY, {w: n for w, n in vocabulary.items() if len(w) > 1 and not w.isdigit()})
+        generations.write_json(
+            gen / VOCABULARY, {w: n for w, n in vocabulary.items() if len(w) > 1 and not w.isdigit()}
+        )
         names = [e["names"] for e in entries.values() if len(e.get("names", ())) > 1]
-        _write_json(gen / SYNONYMS, {"groups": synonym_groups, "article_names": names})
+        generations.write_json(gen / SYNONYMS, {"groups": synonym_groups, "article_names": names})
         generations.publish(index_dir, gen)
     except BaseException:
         lease.release()
@@ -292,19 +293,6 @@ def _read_synonyms(articles_dir, problems):
     groups, bad = parse_synonyms(path.read_text("utf-8", "replace"), path)
     problems.extend(bad)
     return groups
-
-
-def _read_json(path, default):
-    try:
-        return json.loads(Path(path).read_text("utf-8"))
-    except (FileNotFoundError, ValueError):
-        return default
-
-
-def _write_json(path, value):
-    tmp = Path(path).with_suffix(".tmp")
-    tmp.write_text(json.dumps(value, separators=(",", ":")), "utf-8")
-    os.replace(tmp, path)
 
 
 def ensure_index(articles_dir, index_dir, progress=None):

@@ -32,7 +32,6 @@ makes the forgiving parts cheap and bounded:
 """
 
 import html
-import json
 import math
 import re
 import threading
@@ -231,13 +230,13 @@ class _Prepared:
         return np.bincount(parents[keep], weights=values[keep], minlength=self.n).astype(np.float32)
 
     def _load_vocabulary(self):
-        vocab = _read_json(self.path / VOCABULARY, {})
+        vocab = generations.read_json(self.path / VOCABULARY, {})
         self.words = sorted(vocab)
         self.word_df = np.array([vocab[w] for w in self.words], dtype=np.int32)
         self.by_initial = {}
         for i, w in enumerate(self.words):
             self.by_initial.setdefault(w[0], []).append(i)
-        syn = _read_json(self.path / SYNONYMS, {})
+        syn = generations.read_json(self.path / SYNONYMS, {})
         groups = [tuple(g) for g in syn.get("groups", [])]
         # Phrases of the synonyms file and what each leads to, for suggest().
         self.phrases = sorted(
@@ -416,13 +415,6 @@ def _read_postings(reader, f, term):
     if not ids_parts:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     return np.concatenate(ids_parts), np.concatenate(tf_parts)
-
-
-def _read_json(path, default):
-    try:
-        return json.loads(Path(path).read_text("utf-8"))
-    except (FileNotFoundError, ValueError):
-        return default
 
 
 # -- query plans ---------------------------------------------------------------
