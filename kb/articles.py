@@ -81,6 +81,7 @@ class Document:
     summary: str = ""
     keywords: str = ""
     position: int = 0
+    lead: str = ""  # an article's text before its first section
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,18 @@ class Article:
     meta: dict = field(default_factory=dict, compare=False)
 
     def documents(self):
-        """Yield the article's :class:`Document` s: article, sections, FAQ entries."""
+        """Yield the article's :class:`Document` s: article, sections, FAQ entries.
+
+        The article's ``body`` is its whole text; its ``lead`` the text before
+        the first section (what the index holds for it besides its children).
+        """
         base = self.url.split("#", 1)[0]
-        keywords = " ".join(self.tags + self.synonyms)
-        whole = [markdown_to_text(self.lead)]
-        whole += [s.heading + "\n" + markdown_to_text(s.markdown) for s in self.sections]
-        whole += [f.question + "\n" + markdown_to_text(f.answer) for f in self.faqs]
+        lead = markdown_to_text(self.lead)
+        sections = [(s, markdown_to_text(s.markdown)) for s in self.sections]
+        faqs = [(f, markdown_to_text(f.answer)) for f in self.faqs]
+        whole = (
+            [lead] + [f"{s.heading}\n{text}" for s, text in sections] + [f"{f.question}\n{text}" for f, text in faqs]
+        )
         yield Document(
             id=self.slug,
             kind="article",
@@ -118,9 +125,10 @@ class Article:
             anchor="",
             body="\n".join(t for t in whole if t),
             summary=self.summary,
-            keywords=keywords,
+            keywords=" ".join(self.tags + self.synonyms),
+            lead=lead,
         )
-        for s in self.sections:
+        for s, text in sections:
             yield Document(
                 id=f"{self.slug}#{s.anchor}",
                 kind="section",
@@ -129,9 +137,9 @@ class Article:
                 article_title=self.title,
                 url=f"{base}#{s.anchor}",
                 anchor=s.anchor,
-                body=markdown_to_text(s.markdown),
+                body=text,
             )
-        for f in self.faqs:
+        for f, text in faqs:
             yield Document(
                 id=f"{self.slug}#{f.anchor}",
                 kind="faq",
@@ -140,7 +148,7 @@ class Article:
                 article_title=self.title,
                 url=f"{base}#{f.anchor}",
                 anchor=f.anchor,
-                body=markdown_to_text(f.answer),
+                body=text,
                 position=f.position,
             )
 

@@ -27,7 +27,7 @@ from whoosh import index as whoosh_index
 from whoosh.query import Term
 
 from . import generations
-from .articles import duplicate_slug, markdown_to_text, parse_article
+from .articles import duplicate_slug, parse_article
 from .errors import ArticleProblem, IndexBusy, IndexCheckFailed
 from .schema import ANALYZER, SCHEMA, SCHEMA_VERSION
 from .synonyms import FILE_NAME as SYNONYMS_FILE
@@ -248,7 +248,7 @@ def _fields(doc, article, rel):
         # Indexed: the article's own text; its sections and FAQ entries are
         # indexed once, in their own documents, and kb.search adds them up.
         # Stored: the whole text, for snippets.
-        fields["body"] = markdown_to_text(article.lead)
+        fields["body"] = doc.lead
         fields["_stored_body"] = doc.body
         fields.update(
             summary=doc.summary,
