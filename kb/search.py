@@ -63,7 +63,7 @@ MAX_QUERY_CHARS = 10_000
 MAX_QUERY_WORDS = 32
 MAX_LIMIT = 50
 MAX_PREFIX_TERMS = 40
-MIN_PREFIX = 2  # letters typed before the last word also matches as a prefix
+MIN_PREFIX = 2  # letters the last word needs before it also matches as a prefix
 PARENT_BLEND = 0.8  # share of an article's score its FAQ entries and sections inherit
 # Bonus (x the best score) when the query is exactly an article's title, exactly
 # a section's or FAQ question's, or contains a whole title: the article named by
