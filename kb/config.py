@@ -1,7 +1,7 @@
 """kb's one configuration object, read from ``KB_*`` variables and CLI flags."""
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 
@@ -25,7 +25,6 @@ class Config:
     threads: int = 4
     workers: int = 1
     cors_origins: tuple = ()
-    api_keys: tuple = field(default=(), repr=False)
     reload_seconds: float = 1.0
     cache_size: int = 2048
 
