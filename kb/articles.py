@@ -34,6 +34,8 @@ from markdown.extensions.toc import slugify, unique
 
 from .errors import ArticleProblem
 
+#: The kinds of :class:`Document`, in the order an article yields them.
+KINDS = ("article", "section", "faq")
 FAQ_HEADINGS = {"frequently asked questions", "faq", "faqs"}
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 # As Python-Markdown reads an ATX heading: no space is needed after the hashes.

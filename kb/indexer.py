@@ -27,7 +27,7 @@ from whoosh import index as whoosh_index
 from whoosh.query import Term
 
 from . import generations
-from .articles import duplicate_slug, parse_article
+from .articles import KINDS, duplicate_slug, parse_article
 from .errors import ArticleProblem, IndexBusy, IndexCheckFailed
 from .schema import ANALYZER, SCHEMA, SCHEMA_VERSION
 from .synonyms import FILE_NAME as SYNONYMS_FILE
@@ -38,8 +38,6 @@ from .text import words
 VOCABULARY = "vocabulary.json"
 SYNONYMS = "synonyms.json"
 OWN_FILES = {generations.RECORD, generations.READERS_LOCK, VOCABULARY, SYNONYMS}
-
-KINDS = ("article", "section", "faq")
 
 
 @dataclass
@@ -166,7 +164,7 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
                 writer.delete_by_term("path", rel)
             vocabulary = Counter(generations.read_json(current / VOCABULARY, {}) if incremental else {})
             for rel, article in parsed.items():
-                count = {"article": 0, "section": 0, "faq": 0}
+                count = dict.fromkeys(KINDS, 0)
                 for doc in article.documents():
                     writer.add_document(**_fields(doc, article, rel))
                     count[doc.kind] += 1

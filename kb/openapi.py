@@ -11,11 +11,9 @@ import json
 from . import __version__
 from .caching import strong_etag
 from .pages import MAX_PAGE, PAGE_SIZE
-from .search import KINDS, MAX_LIMIT, MAX_QUERY_CHARS
+from .search import KINDS, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, MAX_SUGGEST
 
-SUGGEST_MAX_LIMIT = 20
 SUGGEST_DEFAULT_LIMIT = 8
-MAX_OFFSET = 10_000
 
 
 def _ref(name):
@@ -154,7 +152,7 @@ SCHEMAS = {
         "properties": {
             "query": {"type": "string"},
             "took_ms": {"type": "number", "minimum": 0},
-            "suggestions": {"type": "array", "items": _ref("Suggestion"), "maxItems": SUGGEST_MAX_LIMIT},
+            "suggestions": {"type": "array", "items": _ref("Suggestion"), "maxItems": MAX_SUGGEST},
         },
     },
     "Article": {
@@ -300,7 +298,7 @@ PATHS = {
                 "schema": {
                     "type": "integer",
                     "minimum": 1,
-                    "maximum": SUGGEST_MAX_LIMIT,
+                    "maximum": MAX_SUGGEST,
                     "default": SUGGEST_DEFAULT_LIMIT,
                 },
             },

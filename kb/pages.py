@@ -17,7 +17,6 @@ with ``|safe``; kb's highlighted snippets go through :func:`marked`, which keeps
 that allows no inline script.
 """
 
-import dataclasses
 import html
 import re
 from importlib import resources
@@ -29,9 +28,10 @@ import markupsafe
 
 from .caching import strong_etag, wants_html
 from .errors import BadQuery, IndexMissing, NotFound
+from .search import MAX_OFFSET
 
 PAGE_SIZE = 10
-MAX_PAGE = 1000  # /search's offset stops at 10,000
+MAX_PAGE = MAX_OFFSET // PAGE_SIZE
 #: Applied to every HTML page: no script but kb's own, no inline script, no plugins.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -71,19 +71,6 @@ _templates = jinja2.Environment(
 )
 _templates.filters["marked"] = marked
 _templates.filters["link"] = link
-
-
-def _plain(value):
-    """A new dict of ``value`` (a dataclass, an object with ``as_dict``, a dict), or None."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        return dict(value)  # a copy: the engine may cache what it returned
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
-    return None
 
 
 def _render(req, resp, template, status=falcon.HTTP_200, **context):
@@ -127,10 +114,11 @@ class SearchPage:
         def page_url(n, query=q):
             return f"{req.root_path}/?" + urlencode({"q": query, **({"page": n} if n > 1 else {})})
 
-        did_you_mean = _plain(getattr(results, "did_you_mean", None))
-        if did_you_mean:
-            did_you_mean["href"] = page_url(1, did_you_mean["query"])
-            did_you_mean.setdefault("html", html.escape(did_you_mean["query"], quote=False))
+        # A copy with the link added: the engine caches what it returned.
+        did_you_mean = results.did_you_mean and {
+            **results.did_you_mean,
+            "href": page_url(1, results.did_you_mean["query"]),
+        }
         _render(
             req,
             resp,
@@ -139,15 +127,15 @@ class SearchPage:
             page=page,
             pages=pages,
             results=results,
-            hits=[_plain(h) for h in results.hits],
+            hits=[h.as_dict() for h in results.hits],
             first=(page - 1) * PAGE_SIZE + 1,
             prev_url=page_url(page - 1) if page > 1 else None,
             next_url=page_url(page + 1) if page < pages else None,
             first_url=page_url(1),
-            answer=_plain(getattr(results, "answer", None)) if page == 1 else None,
+            answer=results.answer if page == 1 else None,
             did_you_mean=did_you_mean,
-            unmatched=list(getattr(results, "unmatched", None) or []),
-            confidence=getattr(results, "confidence", None),
+            unmatched=results.unmatched,
+            confidence=results.confidence,
         )
 
 

@@ -50,7 +50,7 @@ from whoosh import index as whoosh_index
 from whoosh.reading import TermNotFound
 
 from . import generations
-from .articles import render_html
+from .articles import KINDS, render_html
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import SYNONYMS, VOCABULARY
 from .schema import ANALYZER, BM25_K1, FIELD_B, FIELD_WEIGHTS
@@ -58,10 +58,11 @@ from .snippets import highlight
 from .synonyms import SynonymTable
 from .text import STOP_WORDS, fold, words
 
-KINDS = ("article", "section", "faq")
 MAX_QUERY_CHARS = 10_000
 MAX_QUERY_WORDS = 32
-MAX_LIMIT = 50
+MAX_LIMIT = 50  # results a page
+MAX_OFFSET = 10_000  # results skipped, at most
+MAX_SUGGEST = 20  # suggestions, at most
 MAX_PREFIX_TERMS = 40
 MIN_PREFIX = 2  # letters the last word needs before it also matches as a prefix
 PARENT_BLEND = 0.8  # share of an article's score its FAQ entries and sections inherit
@@ -706,12 +707,12 @@ class Engine:
         started = time.perf_counter()
         if not 1 <= limit <= MAX_LIMIT:
             raise BadQuery("limit", f"limit must be between 1 and {MAX_LIMIT}")
-        if offset < 0:
-            raise BadQuery("offset", "offset must be 0 or more")
+        if not 0 <= offset <= MAX_OFFSET:
+            raise BadQuery("offset", f"offset must be between 0 and {MAX_OFFSET}")
         if kind is not None and kind not in KINDS:
-            raise BadQuery("kind", f"kind must be one of {', '.join(KINDS)}")
+            raise BadQuery("kind", f"kind must be one of: {', '.join(KINDS)}")
         if group not in (None, "article"):
-            raise BadQuery("group", "group must be 'article'")
+            raise BadQuery("group", "group must be 'article' (one result per article)")
         text = normalize_query(q)
         typing = not q[-1:].isspace()
         with self._use() as gen:
@@ -829,8 +830,8 @@ class Engine:
         rest of their group, linking to the search page for them.  The typed
         part is highlighted.
         """
-        if not 1 <= limit <= 20:
-            raise BadQuery("limit", "limit must be between 1 and 20")
+        if not 1 <= limit <= MAX_SUGGEST:
+            raise BadQuery("limit", f"limit must be between 1 and {MAX_SUGGEST}")
         text = normalize_query(q)
         with self._use() as gen:
             return self._suggest(gen, text, not q[-1:].isspace(), limit)
