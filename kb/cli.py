@@ -169,6 +169,7 @@ _MARK = re.compile(r"</?mark>")
 
 
 def cmd_search(config, args):
+    import html
     import json
 
     from .search import Engine
@@ -176,16 +177,9 @@ def cmd_search(config, args):
     engine = Engine(config.index_dir)
     results = engine.search(args.query, limit=args.limit, kind=args.kind)
     if args.json:
-        print(
-            json.dumps(
-                {"query": results.query, "total": results.total, "results": [h.as_dict() for h in results.hits]},
-                indent=2,
-            )
-        )
+        print(json.dumps(results.as_dict(), indent=2))
         return 0
     bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
-    import html
-
     print(f"{results.total} results for {results.query!r} ({results.took_ms} ms)")
     for n, hit in enumerate(results.hits, 1):
         snippet = html.unescape(_MARK.sub(lambda m: plain if m.group().startswith("</") else bold, hit.snippet))

@@ -124,12 +124,30 @@ class Results:
     query: str
     total: int
     took_ms: float
+    limit: int = 10
+    offset: int = 0
     hits: list = field(default_factory=list)
     generation: str = ""
     confidence: str = "high"
     answer: dict = None
     did_you_mean: dict = None
     unmatched: list = field(default_factory=list)
+
+    def as_dict(self):
+        """The body of ``GET /search`` (and of ``kb search --json``)."""
+        return {
+            "query": self.query,
+            "total": self.total,
+            "took_ms": self.took_ms,
+            "limit": self.limit,
+            "offset": self.offset,
+            "generation": self.generation,
+            "confidence": self.confidence,
+            "answer": self.answer,
+            "did_you_mean": self.did_you_mean,
+            "unmatched": self.unmatched,
+            "results": [h.as_dict() for h in self.hits],
+        }
 
 
 def normalize_query(q):
@@ -724,7 +742,7 @@ class Engine:
         return replace(results, took_ms=round((time.perf_counter() - started) * 1000, 2))
 
     def _search(self, gen, text, typing, limit, offset, kind, group):
-        results = Results(query=text, total=0, took_ms=0.0, generation=gen.name)
+        results = Results(query=text, total=0, took_ms=0.0, limit=limit, offset=offset, generation=gen.name)
         slots, question = self._plan(gen, text, typing)
         if slots:
             total, matched, typos, title_hits = self._score(gen, slots, question=question)

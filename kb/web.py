@@ -78,19 +78,7 @@ class SearchResource:
         kind = req.get_param("kind") or None
         group = req.get_param("group") or None
         results = self.engine.search(q, limit=limit, offset=offset, kind=kind, group=group)  # checks kind, group
-        resp.media = {
-            "query": results.query,
-            "total": results.total,
-            "took_ms": results.took_ms,
-            "limit": limit,
-            "offset": offset,
-            "generation": results.generation,
-            "confidence": results.confidence,
-            "answer": results.answer,
-            "did_you_mean": results.did_you_mean,
-            "unmatched": results.unmatched,
-            "results": [h.as_dict() for h in results.hits],
-        }
+        resp.media = results.as_dict()
 
 
 class SuggestResource:

@@ -7,9 +7,12 @@ import subprocess
 import sys
 
 import pytest
+from falcon import testing
 
 from kb import generations
 from kb.cli import build_parser, main
+from kb.config import Config
+from kb.web import create_app
 
 from .conftest import CLINIC_SLUG, REPO, generation_dirs, write_article
 
@@ -131,6 +134,12 @@ def test_search_json(indexed, capsys):
     for r in data["results"]:
         assert r["kind"] == "faq"
         assert {"id", "slug", "title", "url", "snippet", "score"} <= set(r)
+    # The API's JSON, as --help says: every field of GET /search's body.
+    api = testing.TestClient(create_app(Config(index_dir=indexed))).simulate_get(
+        "/search", params={"q": "miscarriage", "kind": "faq", "limit": "3"}
+    )
+    assert set(data) == set(api.json)
+    assert {k: v for k, v in data.items() if k != "took_ms"} == {k: v for k, v in api.json.items() if k != "took_ms"}
 
 
 def test_search_without_index_fails_with_a_hint(tmp_path, capsys):
