@@ -156,20 +156,25 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
         ix = _open_new(gen, current if incremental else None)
         # Separate segment files, mapped by readers; a compound file is copied into
         # each reader's memory (~42 MB for MedQuAD).
+        # Old versions that leave the index: files changed, deleted, or now a
+        # duplicate slug (a broken edit keeps its last good version).
+        replaced = {
+            rel
+            for rel in old
+            if rel in parsed or rel not in entries or entries[rel].get("sha256") != old[rel].get("sha256")
+        }
+        vocabulary = _vocabulary(ix, current, replaced) if incremental else Counter()
         writer = ix.writer(limitmb=limitmb, compound=False)
         try:
-            for rel in old:
-                if rel in entries and rel not in parsed and entries[rel].get("sha256") == old[rel].get("sha256"):
-                    continue  # the very same version stays
+            for rel in replaced:
                 writer.delete_by_term("path", rel)
-            vocabulary = Counter(generations.read_json(current / VOCABULARY, {}) if incremental else {})
             for rel, article in parsed.items():
                 count = dict.fromkeys(KINDS, 0)
                 for doc in article.documents():
                     writer.add_document(**_fields(doc, article, rel))
                     count[doc.kind] += 1
                     if doc.kind == "article":
-                        vocabulary.update(set(words(" ".join((doc.title, doc.summary, doc.keywords, doc.body)))))
+                        vocabulary.update(_vocabulary_words(doc.title, doc.summary, doc.keywords, doc.body))
                 entries[rel] = {
                     "sha256": files[rel][0],
                     "slug": article.slug,
@@ -281,6 +286,28 @@ def _check(ix, totals, parsed, entries):
         found = {hit["slug"] for hit in s.search(query, limit=None)}
         if slug not in found:
             raise IndexCheckFailed(f"smoke search for article {slug!r} did not find it")
+
+
+def _vocabulary_words(title, summary, keywords, body):
+    """The distinct words an article adds to the vocabulary (its whole text)."""
+    return set(words(" ".join((title, summary, keywords, body))))
+
+
+def _vocabulary(ix, current, replaced):
+    """The current generation's word counts, less the articles being replaced.
+
+    Counts are documents per word: each replaced article's words, read back from
+    its stored fields, are taken away before its new version adds them again,
+    so editing an article never inflates them.
+    """
+    vocabulary = Counter(generations.read_json(current / VOCABULARY, {}))
+    with ix.searcher() as searcher:
+        for rel in replaced:
+            for doc in searcher.documents(path=rel, kind="article"):
+                vocabulary.subtract(
+                    _vocabulary_words(doc["title"], doc.get("summary", ""), doc.get("keywords", ""), doc["body"])
+                )
+    return +vocabulary  # drops words no article has any more
 
 
 def _read_synonyms(articles_dir, problems):

@@ -260,3 +260,22 @@ def test_articles_in_subdirectories(tmp_path, search_ids):
     report = build(articles, index)
     assert report.ok and report.articles == 1
     assert search_ids(index, "armadillos") == ["nested"]
+
+
+def test_vocabulary_counts_stay_exact_across_incremental_builds(tmp_path):
+    """A word counts the articles that have it, however often one is edited."""
+    articles, index = tmp_path / "a", tmp_path / "i"
+    write_article(articles, "x.md", "---\ntitle: X\n---\nThe zebrafinch sings.\n")
+    write_article(articles, "y.md", "---\ntitle: Y\n---\nA zebrafinch nests.\n")
+    build(articles, index)
+    for n in range(3):
+        write_article(articles, "x.md", f"---\ntitle: X\n---\nThe zebrafinch sings, edit {n}.\n")
+        build(articles, index)
+    vocabulary = generations.read_json(generations.current_path(index) / "vocabulary.json", {})
+    assert vocabulary["zebrafinch"] == 2
+    assert vocabulary["sings"] == 1
+    (articles / "x.md").unlink()
+    build(articles, index)
+    vocabulary = generations.read_json(generations.current_path(index) / "vocabulary.json", {})
+    assert vocabulary["zebrafinch"] == 1
+    assert "sings" not in vocabulary
