@@ -1,0 +1,143 @@
+"""One generation opened and turned into arrays: shared, read-only, thread-safe.
+
+A :class:`Snapshot` holds one :class:`~kb.store.reader.IndexReader`.  Whoosh
+readers are not safe to use from two threads at once (WHOOSH.md, hazard 1),
+and a reader per thread cost ~90 MB each; but scoring runs on kb's own arrays,
+so the reader is needed only to fill the posting cache and to fetch stored
+fields, and those reads take ``_io``.  Both are cached (cachetools): postings
+bounded by the postings they hold, stored fields by document count.
+"""
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from cachetools import LRUCache
+
+from .. import generations
+from ..articles import KINDS
+from ..indexer import SYNONYMS, VOCABULARY
+from ..store.reader import NO_POSTINGS, IndexReader
+from .vocabulary import Synonyms, Vocabulary
+
+
+class Snapshot:
+    """A generation's documents as arrays (kind, article, lengths), postings and stored fields.
+
+    :param field_b: BM25F length normalisation per field (the profile's ``field_b``).
+    """
+
+    def __init__(self, path, field_b, cache_postings=4_000_000, stored_cache=4096):
+        self.path = Path(path)
+        self.name = self.path.name
+        self.lease = generations.ReaderLease(self.path)
+        try:
+            self.reader = IndexReader(self.path)
+            try:
+                self.record = generations.read_record(self.path)
+                self._load_documents()
+                self._load_lengths(field_b)
+                self.vocabulary = Vocabulary(generations.read_json(self.path / VOCABULARY, {}))
+                self.synonyms = Synonyms(generations.read_json(self.path / SYNONYMS, {}))
+            except Exception:
+                self.reader.close()
+                raise
+        except Exception:
+            self.lease.release()
+            raise
+        self._io = threading.Lock()
+        self._stored = LRUCache(stored_cache) if stored_cache > 0 else None
+        self._stored_lock = threading.Lock()
+        self._postings = LRUCache(cache_postings, getsizeof=lambda value: len(value[0]))
+        self._postings_lock = threading.Lock()
+        self.active = 0  # requests using this generation now (see manager)
+        self.retired = False
+
+    def _load_documents(self):
+        reader = self.reader
+        n = self.n = reader.doc_count_all()
+        self.live = np.zeros(n, dtype=bool)
+        self.live[reader.live_doc_ids()] = True
+        self.kind = np.full(n, -1, dtype=np.int8)
+        for code, kind in enumerate(KINDS):
+            self.kind[reader.postings("kind", kind)[0]] = code
+        self.slug_of = np.full(n, -1, dtype=np.int32)
+        self.slugs = []
+        for term in reader.lexicon("slug"):
+            self.slug_of[reader.postings("slug", term)[0]] = len(self.slugs)
+            self.slugs.append(term)
+        self.slug_index = {slug: i for i, slug in enumerate(self.slugs)}
+        self.article_of_slug = np.full(len(self.slugs), -1, dtype=np.int64)
+        articles = np.flatnonzero((self.kind == 0) & self.live)
+        self.article_of_slug[self.slug_of[articles]] = articles
+        # Each section's and FAQ entry's article (-1 for articles themselves).
+        self.parent = np.where(self.kind > 0, self.article_of_slug[self.slug_of], -1)
+        self.children = self.parent >= 0
+        self.n_live = int(self.live.sum())
+
+    def _load_lengths(self, field_b):
+        """BM25F length normalisation, one array per field: ``1 - b + b * len / avg``."""
+        n = self.n
+        # The terms of the short fields, to skip looking up terms they lack
+        # (most terms are only in body text; a miss still costs a Whoosh lookup).
+        self.field_terms = {f: set(self.reader.lexicon(f)) for f in field_b if f != "body"}
+        lengths = {f: self.reader.field_lengths(f, n) for f in field_b}
+        self.title_len = lengths["title"].astype(np.int32)
+        # An article's body is indexed as its own text only; its whole text is
+        # that plus its sections' and FAQ entries' titles and bodies, added up
+        # here and per term in similarity (the indexer writes it once).
+        lengths["body"] = lengths["body"] + self.to_articles(
+            np.flatnonzero(self.children), (lengths["title"] + lengths["body"])[self.children]
+        )
+        self.norm = {}
+        for f, b in field_b.items():
+            avg = float(lengths[f][self.live].mean()) if self.n_live else 1.0
+            self.norm[f] = (1 - b + b * lengths[f] / max(avg, 1e-9)).astype(np.float32)
+
+    def to_articles(self, ids, values):
+        """Dense per-document sums of ``values`` of child ``ids``, at their articles."""
+        parents = self.parent[ids]
+        keep = parents >= 0
+        return np.bincount(parents[keep], weights=values[keep], minlength=self.n).astype(np.float32)
+
+    def close(self):
+        self.reader.close()
+        self.lease.release()
+
+    def stored(self, docnum):
+        """A document's stored fields (a dict shared by callers: do not change it)."""
+        docnum = int(docnum)
+        if self._stored is not None:
+            with self._stored_lock:
+                fields = self._stored.get(docnum)
+            if fields is not None:
+                return fields
+        with self._io:
+            fields = self.reader.stored_fields(docnum)
+        if self._stored is not None:
+            with self._stored_lock:
+                self._stored[docnum] = fields
+        return fields
+
+    def docs_of(self, slug):
+        """The live doc numbers of an article and its sections and FAQ entries."""
+        i = self.slug_index.get(slug)
+        return [] if i is None else np.flatnonzero((self.slug_of == i) & self.live).tolist()
+
+    def postings(self, field, term):
+        """``(doc ids, term frequencies)`` of ``term`` in ``field``, cached."""
+        key = (field, term)
+        with self._postings_lock:
+            hit = self._postings.get(key)
+        if hit is not None:
+            return hit
+        if field in self.field_terms and term not in self.field_terms[field]:
+            return NO_POSTINGS
+        with self._io:
+            value = self.reader.postings(field, term)
+        with self._postings_lock:
+            try:
+                self._postings[key] = value
+            except ValueError:
+                pass  # one posting list larger than the whole cache: not kept
+        return value

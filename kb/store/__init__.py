@@ -1,0 +1,1 @@
+"""kb's storage: the only package that imports Whoosh (schema, writer, reader)."""
