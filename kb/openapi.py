@@ -83,8 +83,38 @@ SCHEMAS = {
             "score": {"type": "number"},
             "position": {"type": "integer", "description": "FAQ entries: 1-based place in the article's FAQ."},
             "children": {"type": "array", "items": _ref("Hit"), "description": "Grouped hits of the same article."},
+            "explain": _ref("Explanation"),
         },
         "additionalProperties": False,
+    },
+    "Explanation": {
+        "type": "object",
+        "description": "Why the hit ranks where it does (only with `explain=true`).",
+        "required": ["rules", "slots", "parent", "question_prior"],
+        "additionalProperties": False,
+        "properties": {
+            "rules": {
+                "type": ["object", "null"],
+                "description": "Each ranking rule that applies to the query, in order, and its value for this hit "
+                "(`words_matched`, `typos`, `score` with its `bm25f` and `title_bonus`); null for an article "
+                "shown as a group's head without matching.",
+            },
+            "slots": {
+                "type": "array",
+                "description": "Per typed word: each way it can match (`exact`, `synonym`, `typo`, `prefix`) with "
+                "the BM25F breakdown per term (`idf`, `df`, `tf`, `score`) and per field (`fields`: the share of "
+                "the score from each field); the best alternative counts.",
+                "items": {"type": "object"},
+            },
+            "parent": {
+                "type": ["object", "null"],
+                "description": "For a section or FAQ entry: the article score it inherited and the blend factor.",
+            },
+            "question_prior": {
+                "type": ["number", "null"],
+                "description": "The factor a FAQ entry gets when the query is a question.",
+            },
+        },
     },
     "Answer": {
         "type": ["object", "null"],
@@ -276,6 +306,13 @@ PATHS = {
                 "in": "query",
                 "description": "`article`: one result per article, its best sections and FAQs in `children`.",
                 "schema": {"enum": ["article"]},
+            },
+            {
+                "name": "explain",
+                "in": "query",
+                "description": "`true`: each hit carries `explain`, the ranking rules' values and the BM25F "
+                "contributions per term and field. Off by default (it costs time).",
+                "schema": {"type": "boolean", "default": False},
             },
         ],
         {

@@ -63,8 +63,17 @@ def _int_param(req, name, default, low, high):
     return value
 
 
+def _bool_param(req, name):
+    raw = (req.get_param(name) or "").lower()
+    if raw in ("", "false", "0", "no"):
+        return False
+    if raw in ("true", "1", "yes"):
+        return True
+    raise BadQuery(name, f"{name} must be true or false, not {raw[:40]!r}")
+
+
 class SearchResource:
-    """``GET /search?q=&limit=&offset=&kind=``: ranked hits with snippets."""
+    """``GET /search?q=&limit=&offset=&kind=&group=&explain=``: ranked hits with snippets."""
 
     def __init__(self, engine):
         self.engine = engine
@@ -77,7 +86,8 @@ class SearchResource:
         offset = _int_param(req, "offset", 0, 0, MAX_OFFSET)
         kind = req.get_param("kind") or None
         group = req.get_param("group") or None
-        results = self.engine.search(q, limit=limit, offset=offset, kind=kind, group=group)  # checks kind, group
+        explain = _bool_param(req, "explain")
+        results = self.engine.search(q, limit=limit, offset=offset, kind=kind, group=group, explain=explain)
         resp.media = results.as_dict()
 
 

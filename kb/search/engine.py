@@ -42,7 +42,7 @@ class Engine:
         self.profile = profile or RankingProfile()
         self.rules = tuple(rules or ranking.default_rules())
         self.generations = GenerationManager(
-            self.index_dir, lambda path: Snapshot(path, self.profile.field_b), reload_seconds
+            self.index_dir, lambda path: Snapshot.open(path, self.profile.field_b), reload_seconds
         )
         # Keyed by generation: a new one starts afresh (cachetools: one locked LRU each).
         self._results = LRUCache(cache_size) if cache_size > 0 else None

@@ -6,6 +6,8 @@ with idf, df, the pseudo-frequency and the score split over the fields, and
 how the article's score and the question prior entered.
 """
 
+import numpy as np
+
 from . import ranking
 from .scorer import prefix_terms
 from .similarity import BM25F
@@ -26,7 +28,9 @@ def explain_doc(candidates, rules, doc):
             "article": gen.slugs[gen.slug_of[doc]],
             "article_score": round(float(matches.inherited[doc]), 4),
             "blend": profile.parent_blend,
-            "capped_below_article": not query.question,
+            "capped": bool(
+                not query.question and matches.total[doc] == np.float32(matches.inherited[doc] * profile.parent_cap)
+            ),
         }
     if query.question and gen.kind[doc] == 2:
         out["question_prior"] = profile.question_prior

@@ -27,24 +27,49 @@ class Snapshot:
     :param field_b: BM25F length normalisation per field (the profile's ``field_b``).
     """
 
-    def __init__(self, path, field_b, cache_postings=4_000_000, stored_cache=4096):
-        self.path = Path(path)
-        self.name = self.path.name
-        self.lease = generations.ReaderLease(self.path)
+    def __init__(self, reader, field_b, name="", record=None, vocabulary=None, synonyms=None, **caches):
+        """A snapshot of what ``reader`` holds (any object with :class:`~kb.store.reader.IndexReader`'s methods).
+
+        :param vocabulary: ``{word: documents}``; :param synonyms: the ``synonyms.json`` record.
+        """
+        self.name = name
+        self.reader = reader
+        self.record = record or {}
+        self.lease = None
+        self._load_documents()
+        self._load_lengths(field_b)
+        self.vocabulary = Vocabulary(vocabulary or {})
+        self.synonyms = Synonyms(synonyms or {})
+        self._init_caches(**caches)
+
+    @classmethod
+    def open(cls, path, field_b, **caches):
+        """Open the generation at ``path`` (a reader lease is held until :meth:`close`)."""
+        path = Path(path)
+        lease = generations.ReaderLease(path)
         try:
-            self.reader = IndexReader(self.path)
+            reader = IndexReader(path)
             try:
-                self.record = generations.read_record(self.path)
-                self._load_documents()
-                self._load_lengths(field_b)
-                self.vocabulary = Vocabulary(generations.read_json(self.path / VOCABULARY, {}))
-                self.synonyms = Synonyms(generations.read_json(self.path / SYNONYMS, {}))
+                snapshot = cls(
+                    reader,
+                    field_b,
+                    path.name,
+                    generations.read_record(path),
+                    generations.read_json(path / VOCABULARY, {}),
+                    generations.read_json(path / SYNONYMS, {}),
+                    **caches,
+                )
             except Exception:
-                self.reader.close()
+                reader.close()
                 raise
         except Exception:
-            self.lease.release()
+            lease.release()
             raise
+        snapshot.path = path
+        snapshot.lease = lease
+        return snapshot
+
+    def _init_caches(self, cache_postings=4_000_000, stored_cache=4096):
         self._io = threading.Lock()
         self._stored = LRUCache(stored_cache) if stored_cache > 0 else None
         self._stored_lock = threading.Lock()
@@ -102,7 +127,8 @@ class Snapshot:
 
     def close(self):
         self.reader.close()
-        self.lease.release()
+        if self.lease is not None:
+            self.lease.release()
 
     def stored(self, docnum):
         """A document's stored fields (a dict shared by callers: do not change it)."""
