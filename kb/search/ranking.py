@@ -127,7 +127,11 @@ def default_rules():
 
 
 def rank(candidates, rules):
-    """Dense ranks of the candidates under ``rules``: 0 is best, equal keys share a rank.
+    """A sort key per candidate for the rules in order: smaller ranks first, equal only on a tie.
+
+    With one rule that applies (a question: :class:`Relevance` alone) its key
+    is the rank as it is; with more, documents are ordered with ``np.lexsort``
+    and numbered (dense ranks: equal keys share a number).
 
     :returns: a float64 array aligned with ``candidates.ids``.
     """
@@ -135,6 +139,8 @@ def rank(candidates, rules):
     if n == 0:
         return np.zeros(0)
     keys = [r.key(candidates) for r in rules if r.applies(candidates)]
+    if len(keys) == 1:
+        return np.asarray(keys[0], dtype=np.float64)
     order = np.lexsort(keys[::-1])  # lexsort's last key is the primary one
     changed = np.zeros(n - 1, dtype=bool)
     for k in keys:

@@ -19,10 +19,9 @@ class BM25F:
         self.weights = profile.field_weights
         self.k1 = profile.k1
 
-    def field_frequencies(self, term, fields=None):
-        """``{field: dense weighted, length-normalised tf}`` of ``term``."""
+    def _parts(self, term, fields):
+        """``(field, doc ids or None for all, weighted length-normalised tf)`` per field holding ``term``."""
         gen = self.gen
-        out = {}
         for f, w in self.weights.items():
             if fields is not None and f not in fields:
                 continue
@@ -34,19 +33,30 @@ class BM25F:
                     cids, ctf = gen.postings(child_field, term)
                     if len(cids):
                         tf_all += gen.to_articles(cids, ctf)
-                out[f] = w * tf_all / gen.norm["body"]
+                yield f, None, w * tf_all / gen.norm["body"]
             elif len(ids):
-                part = np.zeros(gen.n, dtype=np.float32)
-                part[ids] += w * tf / gen.norm[f][ids]
-                out[f] = part
-        return out
+                yield f, ids, w * tf / gen.norm[f][ids]
 
     def pseudo_frequency(self, term, fields=None):
         """Dense BM25F pseudo-frequency of ``term``: the fields' weighted tf, summed."""
         acc = np.zeros(self.gen.n, dtype=np.float32)
-        for part in self.field_frequencies(term, fields).values():
-            acc += part
+        for _, ids, values in self._parts(term, fields):
+            if ids is None:
+                acc += values
+            else:
+                acc[ids] += values
         return acc
+
+    def field_frequencies(self, term, fields=None):
+        """``{field: dense weighted, length-normalised tf}`` of ``term`` (for explain)."""
+        out = {}
+        for f, ids, values in self._parts(term, fields):
+            if ids is None:
+                out[f] = values
+            else:
+                out[f] = np.zeros(self.gen.n, dtype=np.float32)
+                out[f][ids] = values
+        return out
 
     def idf(self, df):
         """``log(1 + (N - df + 0.5) / (df + 0.5))``, N the live documents."""
