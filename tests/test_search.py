@@ -341,3 +341,36 @@ def test_searches_never_fail_while_generations_are_swapped(tmp_path):
         engine.close()
     assert errors == []
     assert done[0] > 0
+
+
+def test_generations_loaded_swapped_and_failed_are_logged(tmp_path, caplog):
+    """kb.search logs each generation it loads or swaps in, and a failure with its exception."""
+    import logging
+
+    articles, index = tmp_path / "a", tmp_path / "i"
+    write_article(articles, "x.md", "---\ntitle: X\n---\nOcelot.\n")
+    first = build(articles, index).generation
+    caplog.set_level(logging.INFO, logger="kb.search")
+    engine = Engine(index, reload_seconds=0.0)
+    try:
+        assert engine.generation_name() == first
+        broken = index / "gen-broken"
+        broken.mkdir()
+        generations.publish(index, broken)  # not an index: it cannot load
+        engine.generation_name()
+        deadline = time.monotonic() + 10
+        while not any(r.levelno == logging.ERROR for r in caplog.records) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert engine.generation_name() == first  # still served
+        write_article(articles, "x.md", "---\ntitle: X\n---\nNarwhal.\n")
+        generations.publish(index, index / first)
+        second = build(articles, index, full=True).generation
+        assert engine.wait_for_generation(second)
+    finally:
+        engine.close()
+    messages = [(r.name, r.levelname, r.getMessage(), getattr(r, "generation", None)) for r in caplog.records]
+    assert ("kb.search", "INFO", "generation loaded", first) in messages
+    assert ("kb.search", "ERROR", "generation failed to load", "gen-broken") in messages
+    assert ("kb.search", "INFO", "generation swapped", second) in messages
+    failed = next(r for r in caplog.records if r.levelname == "ERROR")
+    assert failed.exc_info and failed.exc_info[0] is not None
