@@ -175,12 +175,13 @@ def cmd_search(config, args):
     import html
     import json
 
+    from .presentation import search_body
     from .search import Engine
 
     engine = Engine(config.index_dir)
     results = engine.search(args.query, limit=args.limit, kind=args.kind, explain=args.explain)
     if args.json:
-        print(json.dumps(results.as_dict(), indent=2))
+        print(json.dumps(search_body(results), indent=2))
         return 0
     bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
     print(f"{results.total} results for {results.query!r} ({results.took_ms} ms)")

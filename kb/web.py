@@ -16,6 +16,7 @@ from .config import Config
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import ensure_index
 from .openapi import OpenAPIResource
+from .presentation import search_body
 from .search import MAX_LIMIT, MAX_OFFSET, MAX_SUGGEST, Engine
 
 
@@ -88,7 +89,7 @@ class SearchResource:
         group = req.get_param("group") or None
         explain = _bool_param(req, "explain")
         results = self.engine.search(q, limit=limit, offset=offset, kind=kind, group=group, explain=explain)
-        resp.media = results.as_dict()
+        resp.media = search_body(results)
 
 
 class SuggestResource:

@@ -13,6 +13,7 @@ from falcon import testing
 from kb import generations
 from kb.indexer import build
 from kb.pages import PAGE_SIZE, marked
+from kb.search import DidYouMean
 from kb.web import create_app
 
 from .kb_site import FOLATE_ARTICLES, XSS, make_site
@@ -207,7 +208,7 @@ class AnsweringEngine:
             "slug": "ivf",
             "article_title": "In Vitro Fertilisation",
         }
-        results.did_you_mean = {"query": "painful egg", "html": "<mark>painful</mark> egg"}
+        results.did_you_mean = DidYouMean((("painfull", "painful"), ("egg", "egg")))
         results.unmatched = ["zzz"]
         return results
 

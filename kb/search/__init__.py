@@ -18,7 +18,7 @@ from ..articles import KINDS
 from .engine import Engine
 from .profile import RankingProfile
 from .request import MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, MAX_QUERY_WORDS, MAX_SUGGEST, normalize_query
-from .results import Hit, Results
+from .results import DidYouMean, Hit, Results
 from .vocabulary import typo_budget
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_QUERY_WORDS",
     "MAX_SUGGEST",
+    "DidYouMean",
     "Engine",
     "Hit",
     "RankingProfile",

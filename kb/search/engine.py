@@ -134,7 +134,7 @@ class Engine:
         """Confidence, the answer card, did-you-mean and words that matched nothing."""
         results.unmatched = [s.word for s in query.slots if not s.hits and s.word not in STOP_WORDS]
         results.confidence = answers.confidence(gen, query, matches, ranked, self.profile)
-        results.did_you_mean = spelling.did_you_mean(spelling.corrections(gen, query.slots))
+        results.did_you_mean = spelling.did_you_mean(gen, query.slots)
         if results.confidence == "high":
             d = answers.answer_doc(gen, query, matches, ranked, self.profile)
             if d is not None:

@@ -33,6 +33,25 @@ class Hit:
         return d
 
 
+@dataclass(frozen=True)
+class DidYouMean:
+    """A spelling correction of the query, as data: each typed word and the word suggested for it.
+
+    The web layer (:mod:`kb.presentation`) turns it into the response's
+    ``{"query", "html"}`` and the search page's link.
+    """
+
+    words: tuple  # ((typed, suggested), ...); typed == suggested where nothing is corrected
+
+    @property
+    def query(self):
+        """The corrected query, plain text."""
+        return " ".join(suggested for _, suggested in self.words)
+
+    def as_dict(self):
+        return {"query": self.query, "words": [{"typed": t, "suggested": s} for t, s in self.words]}
+
+
 @dataclass
 class Results:
     """A page of results and what the query became."""
@@ -46,11 +65,11 @@ class Results:
     generation: str = ""
     confidence: str = "high"
     answer: dict = None
-    did_you_mean: dict = None
+    did_you_mean: DidYouMean = None
     unmatched: list = field(default_factory=list)
 
     def as_dict(self):
-        """The body of ``GET /search`` (and of ``kb search --json``)."""
+        """The results as plain data (``GET /search`` answers :func:`kb.presentation.search_body` of it)."""
         return {
             "query": self.query,
             "total": self.total,
@@ -60,7 +79,7 @@ class Results:
             "generation": self.generation,
             "confidence": self.confidence,
             "answer": self.answer,
-            "did_you_mean": self.did_you_mean,
+            "did_you_mean": self.did_you_mean and self.did_you_mean.as_dict(),
             "unmatched": self.unmatched,
             "results": [h.as_dict() for h in self.hits],
         }

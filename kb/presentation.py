@@ -1,0 +1,28 @@
+"""Presentation of search results: the HTML fragments and the JSON body built from the core's data.
+
+The search package returns data (:class:`kb.search.Results`); the HTTP API,
+the search page and ``kb search --json`` present it through this module.
+No falcon here, so the CLI can use it too.
+"""
+
+import html
+
+
+def did_you_mean_html(did_you_mean):
+    """The corrected query as HTML, the changed words in ``<mark>``, all text escaped."""
+    return " ".join(
+        f"<mark>{html.escape(suggested)}</mark>" if suggested != typed else html.escape(suggested)
+        for typed, suggested in did_you_mean.words
+    )
+
+
+def did_you_mean_body(did_you_mean):
+    """The response's ``did_you_mean``: ``{"query", "html"}``, or None."""
+    if did_you_mean is None:
+        return None
+    return {"query": did_you_mean.query, "html": did_you_mean_html(did_you_mean)}
+
+
+def search_body(results):
+    """The body of ``GET /search`` (and of ``kb search --json``)."""
+    return {**results.as_dict(), "did_you_mean": did_you_mean_body(results.did_you_mean)}
