@@ -6,12 +6,15 @@ checks that every route of the app is documented and validates real responses
 against these schemas.  Change an endpoint, change this file.
 """
 
+import dataclasses
 import json
 
 from . import __version__
 from .caching import strong_etag
 from .pages import MAX_PAGE, PAGE_SIZE
+from .presentation import DidYouMeanBody
 from .search import KINDS, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, MAX_SUGGEST
+from .search.results import HTML_MARK, Answer, Hit, Results, Suggestion
 
 SUGGEST_DEFAULT_LIMIT = 8
 
@@ -33,10 +36,36 @@ def _error(description):
 
 
 _NULLABLE_STR = {"type": ["string", "null"]}
-_HTML_MARK = {
-    "type": "string",
-    "description": "HTML in which only `<mark>…</mark>` is markup; all text is escaped.",
-}
+_HTML_MARK = HTML_MARK
+_JSON_TYPES = {str: "string", int: "integer", float: "number", list: "array", tuple: "array", dict: "object"}
+
+
+def schema_of(cls, nullable=False, description=None):
+    """The JSON Schema of a result dataclass, from its fields and their ``metadata`` (kb.search.results)."""
+    properties, required = {}, []
+    for f in dataclasses.fields(cls):
+        meta = dict(f.metadata.get("schema", {}))
+        name = f.metadata.get("json") or f.name
+        ref = meta.pop("ref", None)
+        meta.pop("nullable", None)
+        if ref:
+            prop = _ref(ref)
+        else:
+            prop = {} if "enum" in meta else {"type": _JSON_TYPES[f.type]}
+            if "$ref" in meta.get("items", {}):
+                meta["items"] = _ref(meta["items"]["$ref"])
+            prop.update(meta)
+        properties[name] = prop
+        if not f.metadata.get("optional"):
+            required.append(name)
+    return {
+        "type": ["object", "null"] if nullable else "object",
+        "description": description or cls.__doc__.strip().splitlines()[0],
+        "required": required,
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
 
 SCHEMAS = {
     "Error": {
@@ -60,32 +89,6 @@ SCHEMAS = {
                 },
             }
         },
-    },
-    "Hit": {
-        "type": "object",
-        "required": ["id", "kind", "slug", "title", "title_html", "article_title", "url", "snippet", "score"],
-        "properties": {
-            "id": {
-                "type": "string",
-                "description": "`slug` or `slug#anchor`.",
-                "examples": ["ivf#is-egg-retrieval-painful"],
-            },
-            "kind": {"enum": list(KINDS)},
-            "slug": {"type": "string"},
-            "title": {"type": "string", "description": "Plain text: article title, section heading or FAQ question."},
-            "title_html": _HTML_MARK,
-            "article_title": {"type": "string"},
-            "url": {
-                "type": "string",
-                "description": "Deep link: the article URL, with `#anchor` for sections and FAQs.",
-            },
-            "snippet": _HTML_MARK,
-            "score": {"type": "number"},
-            "position": {"type": "integer", "description": "FAQ entries: 1-based place in the article's FAQ."},
-            "children": {"type": "array", "items": _ref("Hit"), "description": "Grouped hits of the same article."},
-            "explain": _ref("Explanation"),
-        },
-        "additionalProperties": False,
     },
     "Explanation": {
         "type": "object",
@@ -116,65 +119,11 @@ SCHEMAS = {
             },
         },
     },
-    "Answer": {
-        "type": ["object", "null"],
-        "description": "A strong FAQ match, shown as an answer card; null when there is none.",
-        "required": ["id", "question", "question_html", "answer_html", "url", "slug", "article_title"],
-        "additionalProperties": False,
-        "properties": {
-            "id": {"type": "string"},
-            "question": {"type": "string"},
-            "question_html": _HTML_MARK,
-            "answer_html": _HTML_MARK,
-            "url": {"type": "string"},
-            "slug": {"type": "string"},
-            "article_title": {"type": "string"},
-        },
-    },
-    "DidYouMean": {
-        "type": ["object", "null"],
-        "description": "A spelling correction of the query; null when none is offered.",
-        "required": ["query", "html"],
-        "additionalProperties": False,
-        "properties": {
-            "query": {"type": "string", "description": "The corrected query, plain text."},
-            "html": {**_HTML_MARK, "description": "The corrected query, changed words in `<mark>`."},
-        },
-    },
-    "SearchResponse": {
-        "type": "object",
-        "required": ["query", "total", "took_ms", "limit", "offset", "generation", "results"],
-        "additionalProperties": False,
-        "properties": {
-            "query": {"type": "string", "description": "The query as searched (spaces collapsed)."},
-            "total": {"type": "integer", "minimum": 0},
-            "took_ms": {"type": "number", "minimum": 0},
-            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-            "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
-            "generation": {"type": "string", "description": "The index generation that answered."},
-            "results": {"type": "array", "items": _ref("Hit")},
-            "answer": _ref("Answer"),
-            "did_you_mean": _ref("DidYouMean"),
-            "unmatched": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Query words that matched nothing.",
-            },
-            "confidence": {"enum": ["high", "low"]},
-        },
-    },
-    "Suggestion": {
-        "type": "object",
-        "required": ["text", "html", "kind", "slug", "url"],
-        "additionalProperties": False,
-        "properties": {
-            "text": {"type": "string"},
-            "html": {**_HTML_MARK, "description": "`text` with the typed part in `<mark>`."},
-            "kind": {"enum": ["article", "faq", "synonym"]},
-            "slug": {"type": "string"},
-            "url": {"type": "string"},
-        },
-    },
+    "Hit": schema_of(Hit),
+    "Answer": schema_of(Answer, True, "A strong FAQ match, shown as an answer card; null when there is none."),
+    "DidYouMean": schema_of(DidYouMeanBody, True),
+    "SearchResponse": schema_of(Results, description="A page of results and what the query became."),
+    "Suggestion": schema_of(Suggestion),
     "SuggestResponse": {
         "type": "object",
         "required": ["query", "suggestions"],

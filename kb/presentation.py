@@ -6,6 +6,17 @@ No falcon here, so the CLI can use it too.
 """
 
 import html
+from dataclasses import dataclass
+
+from .search.results import HTML_MARK, _field
+
+
+@dataclass(frozen=True)
+class DidYouMeanBody:
+    """A spelling correction of the query; null when none is offered."""
+
+    query: str = _field(description="The corrected query, plain text.")
+    html: str = _field(**{**HTML_MARK, "description": "The corrected query, changed words in `<mark>`."})
 
 
 def did_you_mean_html(did_you_mean):

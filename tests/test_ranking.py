@@ -466,8 +466,8 @@ def test_question_puts_its_faq_first_with_an_answer_card(kb_index, query, fixtur
     assert r.hits[0].id == NOONAN_SYMPTOMS
     assert r.hits[0].kind == "faq"
     assert r.confidence == "high"
-    answer = r.answer
-    assert answer is not None
+    assert r.answer is not None
+    answer = r.answer.as_dict()
     assert answer["id"] == NOONAN_SYMPTOMS
     assert answer["slug"] == "noonan-syndrome"
     assert answer["question"] == "What are the symptoms of Noonan syndrome?"
@@ -483,7 +483,7 @@ def test_question_about_another_condition_gets_that_conditions_faq(kb_index):
     engine = kb_index(NOONAN)
     r = engine.search("what are the symptoms of turner syndrome")
     assert r.hits[0].id == "turner-syndrome#what-are-the-symptoms-of-turner-syndrome"
-    assert r.answer["id"] == r.hits[0].id
+    assert r.answer.id == r.hits[0].id
 
 
 # -- 7. did you mean and unmatched words ----------------------------------------------

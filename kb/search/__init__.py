@@ -18,7 +18,7 @@ from ..articles import KINDS
 from .engine import Engine
 from .profile import RankingProfile
 from .request import MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, MAX_QUERY_WORDS, MAX_SUGGEST, normalize_query
-from .results import DidYouMean, Hit, Results
+from .results import Answer, DidYouMean, Hit, Results, Suggestion
 from .vocabulary import typo_budget
 
 __all__ = [
@@ -28,11 +28,13 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_QUERY_WORDS",
     "MAX_SUGGEST",
+    "Answer",
     "DidYouMean",
     "Engine",
     "Hit",
     "RankingProfile",
     "Results",
+    "Suggestion",
     "normalize_query",
     "typo_budget",
 ]

@@ -3,6 +3,7 @@
 import math
 
 from ..text import words
+from .results import Answer
 
 
 def confidence(gen, query, matches, ranked, profile):
@@ -41,16 +42,16 @@ def answer_doc(gen, query, matches, ranked, profile):
 
 
 def answer_card(hit, stored, highlighter):
-    """The response's ``answer`` for the FAQ entry ``hit``."""
-    return {
-        "id": hit.id,
-        "slug": hit.slug,
-        "question": hit.title,
-        "question_html": hit.title_html,
-        "answer_html": highlighter.snippet(stored.get("body", ""), size=400),
-        "url": hit.url,
-        "article_title": hit.article_title,
-    }
+    """The :class:`Answer` card for the FAQ entry ``hit``."""
+    return Answer(
+        id=hit.id,
+        slug=hit.slug,
+        question=hit.title,
+        question_html=hit.title_html,
+        answer_html=highlighter.snippet(stored.get("body", ""), size=400),
+        url=hit.url,
+        article_title=hit.article_title,
+    )
 
 
 def title_agreement(title, slots):

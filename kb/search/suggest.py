@@ -7,6 +7,7 @@ import numpy as np
 from ..text import words
 from . import collectors, planner, ranking, scorer
 from .highlight import Highlighter
+from .results import Suggestion
 
 
 def suggest(gen, text, typing, limit, profile, rules):
@@ -58,7 +59,7 @@ def _add_phrases(gen, typed, highlighter, out, seen, limit):
 
 
 def _suggestion(text, highlighter, kind, slug, url):
-    return {"text": text, "html": highlighter.title(text), "kind": kind, "slug": slug, "url": url}
+    return Suggestion(text, highlighter.title(text), kind, slug, url).as_dict()
 
 
 def completes(typed, phrase_words):
