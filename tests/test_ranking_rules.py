@@ -121,6 +121,13 @@ def test_profile_refuses_unknown_names_and_bad_values(name, value):
         RankingProfile().with_overrides(**{name: value})
 
 
+def test_profile_settings_as_name_value_strings():
+    profile = RankingProfile().with_settings(["k1=2.5", "parent_blend = 0.5", "question_words=what,how"])
+    assert (profile.k1, profile.parent_blend, profile.question_words) == (2.5, 0.5, frozenset({"what", "how"}))
+    with pytest.raises(ValueError, match="name=value"):
+        RankingProfile().with_settings(["k1"])
+
+
 def test_profile_as_dict_is_plain_data():
     d = RankingProfile().as_dict()
     assert d["k1"] == 3.0 and d["field_weights"]["title"] == 5.0 and isinstance(d["question_words"], list)

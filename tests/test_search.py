@@ -374,3 +374,18 @@ def test_generations_loaded_swapped_and_failed_are_logged(tmp_path, caplog):
     assert ("kb.search", "INFO", "generation swapped", second) in messages
     failed = next(r for r in caplog.records if r.levelname == "ERROR")
     assert failed.exc_info and failed.exc_info[0] is not None
+
+
+def test_engine_ranks_with_the_profile_it_is_given(built):
+    from kb.search import RankingProfile
+
+    _, index, _ = built
+    default = Engine(index)
+    tuned = Engine(index, profile=RankingProfile().with_settings(["k1=1.2", "parent_blend=0"]))
+    try:
+        a, b = default.search("egg retrieval"), tuned.search("egg retrieval")
+        assert tuned.profile.k1 == 1.2 and default.profile.k1 == 3.0
+        assert [h.score for h in a.hits] != [h.score for h in b.hits]
+    finally:
+        default.close()
+        tuned.close()

@@ -98,6 +98,19 @@ class RankingProfile:
             changes[name] = _coerce(name, getattr(self, name), value)
         return dataclasses.replace(self, **changes)
 
+    def with_settings(self, settings):
+        """A copy with ``name=value`` strings applied (``kb eval --set k1=2.5``).
+
+        :raises ValueError: a setting without ``=``, an unknown name or a bad value.
+        """
+        values = {}
+        for setting in settings:
+            name, sep, value = setting.partition("=")
+            if not sep:
+                raise ValueError(f"expected name=value, not {setting!r}")
+            values[name.strip()] = value.strip()
+        return self.with_overrides(**values)
+
     def as_dict(self):
         """The profile as plain JSON-able values."""
         out = {}
