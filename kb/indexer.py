@@ -35,8 +35,8 @@ from .synonyms import parse_synonyms
 from .text import words
 
 #: Files kb writes into a generation beside Whoosh's own.
-VOCABULARY = "vocabulary.json"
-SYNONYMS = "synonyms.json"
+VOCABULARY = generations.VOCABULARY
+SYNONYMS = generations.SYNONYMS
 OWN_FILES = {generations.RECORD, generations.READERS_LOCK, VOCABULARY, SYNONYMS}
 
 

@@ -16,7 +16,6 @@ from cachetools import LRUCache
 
 from .. import generations
 from ..articles import KINDS
-from ..indexer import SYNONYMS, VOCABULARY
 from ..store.reader import NO_POSTINGS, IndexReader
 from .vocabulary import Synonyms, Vocabulary
 
@@ -55,8 +54,8 @@ class Snapshot:
                     field_b,
                     path.name,
                     generations.read_record(path),
-                    generations.read_json(path / VOCABULARY, {}),
-                    generations.read_json(path / SYNONYMS, {}),
+                    generations.read_json(path / generations.VOCABULARY, {}),
+                    generations.read_json(path / generations.SYNONYMS, {}),
                     **caches,
                 )
             except Exception:
