@@ -85,8 +85,10 @@ def test_title_bonus_is_smaller_for_entries_and_for_titles_contained_in_the_quer
 
 
 def test_equal_keys_share_a_rank_and_ties_keep_document_order():
-    c = candidates(total=[5.0, 7.0, 5.0, 7.0], matched=[1, 1, 1, 1])
-    assert ranking.rank(c, ranking.default_rules()).tolist() == [1.0, 0.0, 1.0, 0.0]
+    c = candidates(total=[5.0, 7.0, 5.0, 7.0], matched=[2, 2, 2, 1])
+    assert ranking.rank(c, ranking.default_rules()).tolist() == [1.0, 0.0, 1.0, 2.0]
+    assert order(c, ranking.default_rules()) == [1, 0, 2, 3]
+    c = candidates(total=[5.0, 7.0, 5.0, 7.0], matched=[1, 1, 1, 1])  # keys all share are left out
     question = candidates(total=[5.0, 7.0, 5.0], question=True)
     assert ranking.rank(question, ranking.default_rules()).tolist() == [-5.0, -7.0, -5.0]  # the score key as it is
     assert order(c, ranking.default_rules()) == [1, 3, 0, 2]

@@ -129,9 +129,10 @@ def default_rules():
 def rank(candidates, rules):
     """A sort key per candidate for the rules in order: smaller ranks first, equal only on a tie.
 
-    With one rule that applies (a question: :class:`Relevance` alone) its key
-    is the rank as it is; with more, documents are ordered with ``np.lexsort``
-    and numbered (dense ranks: equal keys share a number).
+    With one rule that applies and orders anything (a question: :class:`Relevance`
+    alone; a one-word query without typos) its key is the rank as it is; with
+    more, documents are ordered with ``np.lexsort`` and numbered (dense ranks:
+    equal keys share a number).
 
     :returns: a float64 array aligned with ``candidates.ids``.
     """
@@ -139,6 +140,7 @@ def rank(candidates, rules):
     if n == 0:
         return np.zeros(0)
     keys = [r.key(candidates) for r in rules if r.applies(candidates)]
+    keys = [k for k in keys if k.min() != k.max()] or [np.zeros(n)]  # a key all share orders nothing
     if len(keys) == 1:
         return np.asarray(keys[0], dtype=np.float64)
     order = np.lexsort(keys[::-1])  # lexsort's last key is the primary one
