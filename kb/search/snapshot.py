@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from cachetools import LRUCache
+from cachetools import FIFOCache, LRUCache
 
 from .. import generations
 from ..articles import KINDS
@@ -72,7 +72,8 @@ class Snapshot:
         self._io = threading.Lock()
         self._stored = LRUCache(stored_cache) if stored_cache > 0 else None
         self._stored_lock = threading.Lock()
-        self._postings = LRUCache(cache_postings, getsizeof=lambda value: len(value[0]))
+        # First in, first out (a read changes nothing, so reads need no lock), bounded by postings held.
+        self._postings = FIFOCache(cache_postings, getsizeof=lambda value: len(value[0]))
         self._postings_lock = threading.Lock()
         self.active = 0  # requests using this generation now (see manager)
         self.retired = False
@@ -152,10 +153,10 @@ class Snapshot:
     def postings(self, field, term):
         """``(doc ids, term frequencies)`` of ``term`` in ``field``, cached."""
         key = (field, term)
-        with self._postings_lock:
-            hit = self._postings.get(key)
-        if hit is not None:
-            return hit
+        try:
+            return self._postings[key]
+        except KeyError:
+            pass
         if field in self.field_terms and term not in self.field_terms[field]:
             return NO_POSTINGS
         with self._io:
