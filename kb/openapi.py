@@ -161,12 +161,11 @@ SCHEMAS = {
         "properties": {
             "title": {"type": "string"},
             "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
-            "url": {"type": "string"},
+            "url": {"type": "string", "description": "A relative path or an http(s) URL (checked when indexed)."},
             "summary": {"type": "string"},
             "tags": {"type": "array", "items": {"type": "string"}},
             "synonyms": {"type": "array", "items": {"type": "string"}},
             "language": {"type": "string"},
-            "path": {"type": "string", "description": "The Markdown file, relative to the articles directory."},
             "sections": {
                 "type": "array",
                 "items": {
@@ -201,6 +200,7 @@ SCHEMAS = {
             },
             "generation": {"type": "string"},
         },
+        "additionalProperties": False,
     },
     "Health": {
         "type": "object",

@@ -20,7 +20,7 @@ that allows no inline script.
 import html
 import re
 from importlib import resources
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import falcon
 import jinja2
@@ -29,6 +29,7 @@ import markupsafe
 from .caching import strong_etag, wants_html
 from .errors import BadQuery, IndexMissing, NotFound
 from .search import MAX_OFFSET
+from .urls import safe_url
 
 PAGE_SIZE = 10
 MAX_PAGE = MAX_OFFSET // PAGE_SIZE
@@ -58,9 +59,8 @@ def marked(html_text):
 
 
 def link(url):
-    """``url`` if it is relative or http(s), else ``#``: no ``javascript:`` links."""
-    scheme = urlsplit(url or "").scheme.lower()
-    return url if scheme in ("", "http", "https") else "#"
+    """``url`` if :func:`kb.urls.safe_url` allows it, else ``#``: no ``javascript:`` links."""
+    return safe_url(url) or "#"
 
 
 _templates = jinja2.Environment(

@@ -57,6 +57,7 @@ from .schema import ANALYZER, BM25_K1, FIELD_B, FIELD_WEIGHTS
 from .snippets import highlight
 from .synonyms import SynonymTable
 from .text import STOP_WORDS, fold, words
+from .urls import safe_document_urls
 
 MAX_QUERY_CHARS = 10_000
 MAX_QUERY_WORDS = 32
@@ -281,7 +282,7 @@ class _Prepared:
         fields = self._stored.get(docnum)
         if fields is None:
             with self._io:
-                fields = self.reader.stored_fields(docnum)
+                fields = safe_document_urls(self.reader.stored_fields(docnum))
             self._stored.put(docnum, fields)
         return fields
 
@@ -930,8 +931,9 @@ class Engine:
                 if len(self._html_cache) > 256:
                     self._html_cache.popitem(last=False)
         entry = lambda d: {"id": d["id"], "anchor": d["anchor"], "url": d["url"]}  # noqa: E731
+        # The source file's path stays private: it is the server's layout, not the article's.
         return {
-            **head["meta"],
+            **{k: v for k, v in head["meta"].items() if k != "path"},
             "sections": [{**entry(d), "heading": d["title"]} for d in docs if d["kind"] == "section"],
             "faqs": [
                 {**entry(d), "question": d["title"], "answer": d["body"], "position": d["position"]}
