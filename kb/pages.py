@@ -28,6 +28,7 @@ import markupsafe
 
 from .caching import strong_etag, wants_html
 from .errors import BadQuery, IndexMissing, NotFound
+from .params import int_param, single
 from .search import MAX_OFFSET
 from .urls import safe_url
 
@@ -91,14 +92,15 @@ class SearchPage:
         self.engine = engine
 
     def on_get(self, req, resp):
-        q = (req.get_param("q") or "").strip()
-        raw_page = req.get_param("page") or "1"
         try:
-            page = int(raw_page)
-        except ValueError:
-            page = 0
-        if not 1 <= page <= MAX_PAGE:
-            return _error_page(req, resp, falcon.HTTP_400, f"page must be a whole number from 1 to {MAX_PAGE}.", q)
+            q = (single(req, "q") or "").strip()
+            page = int_param(req, "page", 1, 1, MAX_PAGE)
+        except BadQuery as e:  # q or page given twice; page blank, not a number or out of range
+            q = (req.get_param("q") or "").strip()
+            message = e.message
+            if e.parameter == "page" and not isinstance(req.params.get("page"), list):
+                message = f"page must be a whole number from 1 to {MAX_PAGE}."
+            return _error_page(req, resp, falcon.HTTP_400, message, q)
         if not q:
             return _render(req, resp, "search.html", results=None, page=1)
         try:

@@ -16,6 +16,7 @@ from .config import Config
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import ensure_index
 from .openapi import OpenAPIResource
+from .params import int_param, single, typed
 from .search import MAX_LIMIT, MAX_OFFSET, MAX_SUGGEST, Engine
 
 
@@ -50,19 +51,6 @@ def _code_for(exc):
     }.get(exc.status_code, exc.title.lower().replace(" ", "_"))
 
 
-def _int_param(req, name, default, low, high):
-    raw = req.get_param(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadQuery(name, f"{name} must be a whole number, not {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise BadQuery(name, f"{name} must be between {low} and {high}")
-    return value
-
-
 class SearchResource:
     """``GET /search?q=&limit=&offset=&kind=``: ranked hits with snippets."""
 
@@ -70,13 +58,13 @@ class SearchResource:
         self.engine = engine
 
     def on_get(self, req, resp):
-        q = req.get_param("q")
+        q = single(req, "q")
         if q is None:
             raise BadQuery("q", "q is required: /search?q=your+words")
-        limit = _int_param(req, "limit", 10, 1, MAX_LIMIT)
-        offset = _int_param(req, "offset", 0, 0, MAX_OFFSET)
-        kind = req.get_param("kind") or None
-        group = req.get_param("group") or None
+        limit = int_param(req, "limit", 10, 1, MAX_LIMIT)
+        offset = int_param(req, "offset", 0, 0, MAX_OFFSET)
+        kind = typed(req, "kind")
+        group = typed(req, "group")
         results = self.engine.search(q, limit=limit, offset=offset, kind=kind, group=group)  # checks kind, group
         resp.media = results.as_dict()
 
@@ -88,10 +76,10 @@ class SuggestResource:
         self.engine = engine
 
     def on_get(self, req, resp):
-        q = req.get_param("q")
+        q = single(req, "q")
         if q is None:
             raise BadQuery("q", "q is required: /suggest?q=what+is+typed")
-        limit = _int_param(req, "limit", 8, 1, MAX_SUGGEST)
+        limit = int_param(req, "limit", 8, 1, MAX_SUGGEST)
         started = time.perf_counter()
         suggestions = self.engine.suggest(q, limit=limit)
         resp.media = {
