@@ -93,11 +93,15 @@ def publish(index_dir, gen_path):
 
 def _atomic_write(path, text):
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must leave no .CURRENT.<pid>.tmp behind
+        raise
     dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
@@ -157,7 +161,14 @@ def remove_unused(index_dir, keep=()):
             continue
         try:
             fd = os.open(path / READERS_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            continue  # removed meanwhile
         except OSError:
+            # No lock file and none can be made (a full disk): nobody can be
+            # reading it, since a reader takes the lock first.
+            if not (path / READERS_LOCK).exists():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

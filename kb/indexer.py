@@ -83,8 +83,10 @@ def build(articles_dir, index_dir, full=False, progress=None, limitmb=256):
     started = time.perf_counter()
     articles_dir, index_dir = Path(articles_dir), Path(index_dir)
     with generations.write_lock(index_dir):
-        report = _build_locked(articles_dir, index_dir, full, progress, limitmb)
-        generations.remove_unused(index_dir)
+        try:
+            report = _build_locked(articles_dir, index_dir, full, progress, limitmb)
+        finally:
+            generations.remove_unused(index_dir)  # and whatever a failed build half-wrote
     report.seconds = time.perf_counter() - started
     return report
 
