@@ -151,8 +151,12 @@ class HttpCaching:
     def _by_generation(self, req):
         return req.method in ("GET", "HEAD") and (req.path in GENERATION_PATHS or req.path.startswith(ARTICLE_PREFIX))
 
-    def process_request(self, req, resp):
-        """Answer 304 at once when the client already has this generation's answer."""
+    def process_resource(self, req, resp, resource, params):
+        """Answer 304 at once when the client already has this generation's answer.
+
+        Runs once the request is routed (an unknown path never gets here), so
+        the access log still names the route of a 304.
+        """
         if not self._by_generation(req):
             return
         generation = _serving_generation(self.engine)
