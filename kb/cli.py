@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import KBError
+from .logs import configure_logging
 
 EPILOG = """\
 Examples:
@@ -116,6 +117,7 @@ def main(argv=None):
     config = None
     try:
         config = Config.from_env(**options)
+        configure_logging(config, default_level="info" if args.command == "serve" else "warning")
         return COMMANDS[args.command](config, args)
     except KBError as e:
         print(f"kb: error: {e}", file=sys.stderr)

@@ -11,10 +11,12 @@ import time
 import falcon
 
 from . import __version__, pages
+from .access import AccessLog
 from .caching import HttpCaching
 from .config import Config
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import ensure_index
+from .logs import configure_logging
 from .openapi import OpenAPIResource
 from .params import int_param, single, typed
 from .search import MAX_LIMIT, MAX_OFFSET, MAX_SUGGEST, Engine
@@ -67,6 +69,7 @@ class SearchResource:
         group = typed(req, "group")
         results = self.engine.search(q, limit=limit, offset=offset, kind=kind, group=group)  # checks kind, group
         resp.media = results.as_dict()
+        resp.context.kb_log = results.log_fields()
 
 
 class SuggestResource:
@@ -82,6 +85,7 @@ class SuggestResource:
         limit = int_param(req, "limit", 8, 1, MAX_SUGGEST)
         started = time.perf_counter()
         suggestions = self.engine.suggest(q, limit=limit)
+        resp.context.kb_log = {"results": len(suggestions)}
         resp.media = {
             "query": q,
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -129,7 +133,7 @@ def _index_missing(req, resp, exc, params):
 def create_app(config, engine=None):
     """The Falcon app for ``config`` (pass ``engine`` to share or fake one)."""
     engine = engine or Engine(config.index_dir, reload_seconds=config.reload_seconds, cache_size=config.cache_size)
-    middleware = [HttpCaching(engine, cors=bool(config.cors_origins))]
+    middleware = [AccessLog(log_queries=config.log_queries), HttpCaching(engine, cors=bool(config.cors_origins))]
     if config.cors_origins:
         origins = "*" if "*" in config.cors_origins else list(config.cors_origins)
         middleware.append(falcon.CORSMiddleware(allow_origins=origins))
@@ -156,5 +160,6 @@ def get_app():
     Builds the index from the articles directory first if none exists yet.
     """
     config = Config.from_env()
+    configure_logging(config)
     ensure_index(config.articles_dir, config.index_dir)
     return create_app(config)
