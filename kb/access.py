@@ -10,11 +10,15 @@ A line holds::
     confidence, cache_hit
 
 The query text is added (``query``) only when ``KB_LOG_QUERIES=1``; the URL,
-its query string, IP addresses and user agents never are.
+its query string, IP addresses and user agents never are.  :func:`unexpected_error`
+replaces Falcon's handler of unexpected exceptions, which writes the URL.
 """
 
 import logging
 import time
+import traceback
+
+import falcon
 
 log = logging.getLogger("kb.web")
 
@@ -30,6 +34,7 @@ class AccessLog:
 
     def process_request(self, req, resp):
         req.context.kb_started = time.perf_counter()
+        req.context.kb_log_queries = self.log_queries
 
     def process_response(self, req, resp, resource, req_succeeded):
         if not log.isEnabledFor(logging.INFO):
@@ -56,3 +61,20 @@ class AccessLog:
             q = req.params.get("q")
             fields["query"] = q if isinstance(q, (str, type(None))) else list(q)
         log.info("request", extra=fields)
+
+
+def unexpected_error(req, resp, error, params):
+    """The handler of any exception no other handler took: logged, then a JSON 500.
+
+    Falcon's own handler writes the traceback with the URL, query string
+    included, to the server's error stream; this one logs on ``kb.web`` with the
+    route only, and the exception's type and frames but not its message (which
+    may quote what was typed) unless ``KB_LOG_QUERIES=1``.
+    """
+    fields = {"method": req.method, "route": req.uri_template, "error": type(error).__name__}
+    if getattr(req.context, "kb_log_queries", False):
+        log.error("unexpected error", exc_info=error, extra=fields)
+    else:
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        log.error("unexpected error", extra={**fields, "traceback": frames})
+    raise falcon.HTTPInternalServerError()

@@ -11,7 +11,7 @@ import time
 import falcon
 
 from . import __version__, pages
-from .access import AccessLog
+from .access import AccessLog, unexpected_error
 from .caching import HttpCaching
 from .config import Config
 from .errors import BadQuery, IndexMissing, NotFound
@@ -141,6 +141,7 @@ def create_app(config, engine=None):
     app.req_options.keep_blank_qs_values = True
     app.resp_options.secure_cookies_by_default = True
     app.set_error_serializer(_serialize_error)
+    app.add_error_handler(Exception, unexpected_error)  # logged without the URL; first: the others are specific
     app.add_error_handler(BadQuery, _bad_query)
     app.add_error_handler(NotFound, _not_found)
     app.add_error_handler(IndexMissing, _index_missing)

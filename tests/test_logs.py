@@ -181,3 +181,37 @@ def test_a_new_generation_is_logged(tmp_path, logged):
     assert swaps == [{**swaps[0], "logger": "kb.search", "generation": new, "previous": first}]
     builds = [r for r in lines(buffer) if r["message"] == "build finished"]
     assert [b["mode"] for b in builds] == ["full", "incremental"]
+
+
+class ExplodingEngine:
+    """The real engine, except that searching fails with the query in the message."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def __getattr__(self, name):
+        return getattr(self.engine, name)
+
+    def search(self, q, **kw):
+        raise RuntimeError(f"boom on {q}")
+
+
+@pytest.mark.parametrize("log_queries", [False, True])
+def test_an_unexpected_error_is_a_json_500_logged_without_the_url(site, logged, log_queries):
+    config = site.with_overrides(log_queries=log_queries)
+    buffer = logged(config)
+    engine = Engine(site.index_dir)
+    try:
+        client = testing.TestClient(create_app(config, engine=ExplodingEngine(engine)))
+        server_log = io.StringIO()
+        r = client.simulate_get("/search", query_string=f"q={SECRET}", wsgierrors=server_log)
+    finally:
+        engine.close()
+    assert r.status_code == 500 and r.json["error"]["code"] == "internal_error"
+    assert server_log.getvalue() == ""  # Falcon's own handler would write the URL there
+    error, access = lines(buffer)
+    assert (error["message"], error["route"], error["error"]) == ("unexpected error", "/search", "RuntimeError")
+    assert "in on_get" in error.get("traceback", "") + error.get("exc_info", "")
+    assert (access["status"], access["route"]) == (500, "/search")
+    assert (SECRET in buffer.getvalue()) is log_queries
+    assert client.simulate_get("/articles/nope").status_code == 404  # HTTP errors keep their handlers
