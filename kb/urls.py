@@ -29,6 +29,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*):")
 # Two slashes or backslashes in any mix: another host ("protocol-relative").
 _OTHER_HOST = re.compile(r"[/\\]{2}")
+# What follows "http:": two slashes (or backslashes), then a host.
+_HOST = re.compile(r"[/\\]{2}[^/\\]")
 
 
 def _decoded(url):
@@ -72,10 +74,8 @@ def safe_url(url, schemes=LINK_SCHEMES):
     scheme = m.group(1).lower()
     if scheme not in schemes:
         return None
-    if scheme in ("http", "https"):
-        rest = text[m.end() :]
-        if not _OTHER_HOST.match(rest) or not rest[2:].split("/", 1)[0].strip("\\"):
-            return None  # "http:x" or "http:///x": no host
+    if scheme in ("http", "https") and not _HOST.match(text, m.end()):
+        return None  # "http:x" or "http:///x": no host
     return url
 
 

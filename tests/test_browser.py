@@ -21,6 +21,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb.web import create_app
 
@@ -402,3 +404,36 @@ def test_the_widget_drops_hostile_urls_from_any_kb(page, servers):
     hrefs = [o.locator("a").get_attribute("href") for o in options(page).all()]
     assert f"{servers['kb']}/articles/ivf" in hrefs and "https://example.org/a" in hrefs, hrefs
     assert not [h for h in hrefs if is_dangerous(h) or not h.startswith(("http://127.0.0.1", "https://example.org"))]
+
+
+@pytest.fixture(scope="module")
+def js_safe_url(browser):
+    """``check(urls)`` -> the widget's own ``safeUrl`` of each, run in Chromium."""
+    source = (REPO / "kb" / "static" / "widget.js").read_text("utf-8")
+    function = re.search(r"^  function safeUrl\(raw\) \{.*?^  \}$", source, re.M | re.S).group(0)
+    context = browser.new_context()
+    page = context.new_page()
+    yield lambda urls: page.evaluate(f"(urls) => {{ {function}; return urls.map(safeUrl); }}", urls)
+    context.close()
+
+
+_PIECES = ["javascript:", "JaVaScript:", "data:", "vbscript:", "http:", "HTTPS:", "https://", "mailto:", "//", "/"]
+_PIECES += ["\\", " ", "\t", "\n", "\x00", "\x01", "\x7f", "\x85", "\u00a0", "x", "evil.example", "#a", "?q=1", ":"]
+
+
+@given(
+    st.lists(
+        st.lists(st.sampled_from(_PIECES) | st.characters(exclude_characters="&"), max_size=6).map("".join),
+        min_size=50,
+        max_size=50,
+    )
+)
+@settings(max_examples=30, deadline=None)
+def test_the_widget_and_the_server_apply_one_url_rule(js_safe_url, urls):
+    """widget.js safeUrl and kb.urls.safe_url (http/https) agree on every URL a JSON answer can hold.
+
+    (Without ``&``: the server also decodes HTML entities, which JSON values never need.)
+    """
+    from kb.urls import PAGE_SCHEMES, safe_url
+
+    assert js_safe_url(urls) == [safe_url(u, PAGE_SCHEMES) and u.strip(" ") for u in urls]
