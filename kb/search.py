@@ -483,6 +483,7 @@ class Engine:
         self._checked = 0.0
         self._preparing = None
         self._html_cache = OrderedDict()
+        self._failed = None  # the last generation that failed to load (logged once)
 
     # -- generations -------------------------------------------------------
 
@@ -510,7 +511,9 @@ class Engine:
             fresh = _Prepared(self.index_dir / name)
         except Exception:
             fresh = None  # a generation removed under us: the next check retries
-            log.exception("generation failed to load", extra={"generation": name})
+            if name != self._failed:  # once per generation, not at every check
+                self._failed = name
+                log.exception("generation failed to load", extra={"generation": name})
         with self._lock:
             self._preparing = None
             if fresh is None:

@@ -215,3 +215,23 @@ def test_an_unexpected_error_is_a_json_500_logged_without_the_url(site, logged, 
     assert (access["status"], access["route"]) == (500, "/search")
     assert (SECRET in buffer.getvalue()) is log_queries
     assert client.simulate_get("/articles/nope").status_code == 404  # HTTP errors keep their handlers
+
+
+def test_a_generation_that_fails_to_load_is_logged_once(tmp_path, logged):
+    buffer = logged(Config(log_format="json", log_level="info"))
+    articles = copy_all_articles(tmp_path / "articles")
+    index = tmp_path / "index"
+    build(articles, index)
+    engine = Engine(index, reload_seconds=0.0)
+    try:
+        good = engine.generation_name()
+        broken = generations.new_generation(index)  # no index in it
+        generations.publish(index, broken)
+        assert not engine.wait_for_generation(broken.name, timeout=0.5)
+        assert engine.search("ivf").generation == good  # still served
+    finally:
+        engine.close()
+    failures = [r for r in lines(buffer) if r["message"] == "generation failed to load"]
+    assert len(failures) == 1
+    assert failures[0]["logger"] == "kb.search" and failures[0]["generation"] == broken.name
+    assert "Traceback" in failures[0]["exc_info"]
