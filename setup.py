@@ -22,6 +22,7 @@ setup(
         "rapidfuzz>=3",
         "cachetools>=5",
         "Jinja2>=3.1",
+        "python-json-logger>=3.1,<5",
     ],
     extras_require={
         "test": [
@@ -29,6 +30,7 @@ setup(
             "jsonschema>=4.18",
             "openapi-spec-validator>=0.7",
             "playwright>=1.40",
+            "hypothesis>=6",
         ],
     },
     entry_points={"console_scripts": ["kb = kb.cli:main"]},

@@ -83,10 +83,11 @@ class Engine:
         with self.generations.acquire() as gen:
             key = (gen.name, *req.cache_key)
             results = self._cached(self._results, key)
+            cache_hit = results is not None
             if results is None:
                 results = self._search(gen, req)
                 self._store(self._results, key, results)
-        return replace(results, took_ms=round((time.perf_counter() - started) * 1000, 2))
+        return replace(results, took_ms=round((time.perf_counter() - started) * 1000, 2), cache_hit=cache_hit)
 
     def _cached(self, cache, key):
         if cache is None:
@@ -171,8 +172,9 @@ class Engine:
             html = render_html(head["markdown"])
             self._store(self._html, (gen.name, slug), html)
         entry = lambda d: {"id": d["id"], "anchor": d["anchor"], "url": d["url"]}  # noqa: E731
+        # The source file's path stays private: it is the server's layout, not the article's.
         return {
-            **head["meta"],
+            **{k: v for k, v in head["meta"].items() if k != "path"},
             "sections": [{**entry(d), "heading": d["title"]} for d in docs if d["kind"] == "section"],
             "faqs": [
                 {**entry(d), "question": d["title"], "answer": d["body"], "position": d["position"]}

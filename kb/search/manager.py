@@ -34,6 +34,7 @@ class GenerationManager:
         self._current = None
         self._checked = 0.0
         self._preparing = None
+        self._failed = None  # the last generation that failed to load (logged once)
 
     def current(self):
         """The current generation; a newer one is prepared in the background."""
@@ -56,7 +57,7 @@ class GenerationManager:
     def _load(self, name):
         started = time.perf_counter()
         snapshot = self._open(self.index_dir / name)
-        log.info(
+        log.debug(
             "generation loaded",
             extra={
                 "generation": name,
@@ -70,9 +71,10 @@ class GenerationManager:
         try:
             fresh = self._load(name)
         except Exception:
-            # E.g. a generation removed under us: the next check retries.
-            log.exception("generation failed to load", extra={"generation": name})
-            fresh = None
+            fresh = None  # e.g. a generation removed under us: the next check retries
+            if name != self._failed:  # once per generation, not at every check
+                self._failed = name
+                log.exception("generation failed to load", extra={"generation": name})
         with self._lock:
             self._preparing = None
             if fresh is None:
@@ -80,7 +82,7 @@ class GenerationManager:
             old, self._current = self._current, fresh
             old.retired = True
             self._close_if_unused(old)
-        log.info("generation swapped", extra={"generation": fresh.name, "previous": old.name})
+        log.info("generation swapped in", extra={"generation": fresh.name, "previous": old.name})
         if self._on_swap is not None:
             self._on_swap(fresh)
 

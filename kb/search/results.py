@@ -3,7 +3,8 @@
 ``GET /search`` answers :func:`kb.presentation.search_body` of :class:`Results`;
 :mod:`kb.openapi` builds the response schemas from these dataclasses: each
 field's type, and its ``metadata`` (``schema``: JSON Schema to add,
-``optional``: may be left out, ``json``: the name in the body).
+``optional``: may be left out, ``json``: the name in the body); a field
+without ``schema`` metadata is not part of the body.
 """
 
 import dataclasses
@@ -97,6 +98,13 @@ class Results:
     answer: Answer = _field(None, ref="Answer", nullable=True)
     did_you_mean: DidYouMean = _field(None, ref="DidYouMean", nullable=True)
     unmatched: list = _field(factory=list, items={"type": "string"}, description="Query words that matched nothing.")
+    cache_hit: bool = dataclasses.field(
+        default=False, compare=False
+    )  # answered from the result cache (not in the body)
+
+    def log_fields(self):
+        """What the access log says of this answer (never the query text)."""
+        return {"results": self.total, "confidence": self.confidence, "cache_hit": self.cache_hit}
 
     def as_dict(self):
         """The results as plain data (``GET /search`` answers :func:`kb.presentation.search_body` of it)."""

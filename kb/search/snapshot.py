@@ -17,6 +17,7 @@ from cachetools import FIFOCache, LRUCache
 from .. import generations
 from ..articles import KINDS
 from ..store.reader import NO_POSTINGS, IndexReader
+from ..urls import safe_document_urls
 from .vocabulary import Synonyms, Vocabulary
 
 
@@ -139,7 +140,7 @@ class Snapshot:
             if fields is not None:
                 return fields
         with self._io:
-            fields = self.reader.stored_fields(docnum)
+            fields = safe_document_urls(self.reader.stored_fields(docnum))
         if self._stored is not None:
             with self._stored_lock:
                 self._stored[docnum] = fields
