@@ -8,6 +8,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb.search import planner, ranking, scorer
 from kb.search.collectors import top_k
@@ -212,3 +214,50 @@ def test_explain_names_the_rules_and_each_words_terms_and_fields():
     assert asthma["matched_by"] == cough["matched_by"] == "exact"
     assert set(asthma["alternatives"][0]["terms"][0]["fields"]) == {"body"}
     assert sum(s["score"] for s in e["slots"]) == pytest.approx(e["rules"]["score"]["bm25f"], abs=1e-3)
+
+
+# -- the fake posting source and the real index agree; explain agrees with the ranking ----
+
+WORDS = ["asthma", "cough", "cold", "smoke", "pollen", "airways", "triggers", "narrow", "wheeze"]
+
+
+def _docs(texts):
+    docs = []
+    for i, (title, body, faqs) in enumerate(texts):
+        slug = f"a{i}"
+        docs.append({"kind": "article", "slug": slug, "title": title, "body": body})
+        for j, (question, answer) in enumerate(faqs):
+            docs.append(
+                {
+                    "kind": "faq",
+                    "slug": slug,
+                    "title": question,
+                    "article_title": title,
+                    "body": answer,
+                    "id": f"{slug}#q{j}",
+                }
+            )
+    return docs
+
+
+_phrase = st.lists(st.sampled_from(WORDS), min_size=1, max_size=5).map(" ".join)
+_article = st.tuples(_phrase, _phrase, st.lists(st.tuples(_phrase, _phrase), max_size=2))
+
+
+@settings(max_examples=25, deadline=None)
+@given(texts=st.lists(_article, min_size=1, max_size=4), query=_phrase, typing=st.booleans())
+def test_explain_adds_up_and_the_rules_order_the_page(texts, query, typing):
+    gen = snapshot(_docs(texts))
+    profile = RankingProfile()
+    q = planner.plan(gen, query + ("" if typing else " "), profile, typing)
+    m = scorer.score(gen, q, profile)
+    c = ranking.Candidates(gen, q, m, profile, np.flatnonzero(m.total > 0))
+    rules = ranking.default_rules()
+    ranked = c.ids[top_k(ranking.rank(c, rules))]
+    keys = [tuple(np.atleast_1d(r.key(c)[c.ids.searchsorted(d)]) for r in rules if r.applies(c)) for d in ranked]
+    assert keys == sorted(keys)  # lexicographic by the rules, in order
+    for d in ranked:
+        e = explain_doc(c, rules, int(d))
+        assert e["rules"]["score"]["bm25f"] == pytest.approx(float(m.total[d]), abs=1e-3)
+        if e["parent"] is None and not q.question:
+            assert sum(s["score"] for s in e["slots"]) == pytest.approx(float(m.total[d]), abs=2e-3)
