@@ -14,19 +14,20 @@ class Highlighter:
             for a in s.alts:
                 if len(a.terms) == 1:  # a word of a synonym phrase alone ("loss") is no match
                     exact.update(a.terms)
-        self.exact = exact
-        self.prefixes = [s.prefix for s in slots if s.prefix]
-        self.hints = {fold(t[:3]) for t in exact} | {p[:3] for p in self.prefixes}
+        prefixes = [s.prefix for s in slots if s.prefix]
+        self.hints = {fold(t[:3]) for t in exact} | {p[:3] for p in prefixes}
 
-    def match(self, word):
-        """``(characters to mark, what matched)`` for a folded word, ``(0, None)`` if none."""
-        term = ANALYZER.term(word)
-        if term in self.exact:
-            return len(word), term  # the word, or another form of it: all of it
-        for p in self.prefixes:
-            if word.startswith(p):
-                return len(p), p  # a completion: the typed part
-        return 0, None
+        def match(word):
+            """``(characters to mark, what matched)`` for a folded word, ``(0, None)`` if none."""
+            term = ANALYZER.term(word)
+            if term in exact:
+                return len(word), term  # the word, or another form of it: all of it
+            for p in prefixes:
+                if word.startswith(p):
+                    return len(p), p  # a completion: the typed part
+            return 0, None
+
+        self.match = match  # a closure: the snippet scan calls it once per word
 
     def snippet(self, text, size=220):
         """The best window of ``text`` (HTML-escaped) with matches in ``<mark>``."""
