@@ -12,7 +12,11 @@ TEXT_FIELDS = ("title", "keywords", "article_title", "summary", "body")
 
 
 class FakeReader:
-    """Documents as dicts (``kind``, ``slug``, text fields); ``deleted`` doc numbers are not live."""
+    """Documents as dicts (``kind``, ``slug``, text fields); ``deleted`` doc numbers are not live.
+
+    Each text field is indexed as given (the real index indexes an article's
+    lead as its body); ``tests/test_store_reader.py`` checks it against a real index.
+    """
 
     def __init__(self, docs, deleted=()):
         self.docs = [{"id": d.get("id", d["slug"]), "url": "/" + d["slug"], **d} for d in docs]

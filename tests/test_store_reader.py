@@ -61,3 +61,45 @@ def test_index_reader_lengths_live_documents_and_stored_fields(index):
         assert "ovari" in reader.lexicon("body")
     finally:
         reader.close()
+
+
+def test_the_fake_posting_source_reads_like_the_real_index(tmp_path):
+    """tests/fake_postings.py stands in for IndexReader in the ranking tests: both agree on a real index."""
+    from kb.search.profile import RankingProfile
+    from kb.search.snapshot import Snapshot
+
+    from .fake_postings import TEXT_FIELDS, FakeReader
+
+    articles = tmp_path / "articles"
+    write_article(
+        articles,
+        "ivf.md",
+        "---\ntitle: IVF treatment\ntags: [fertility]\nsummary: Eggs and embryos.\n---\n\nIVF joins eggs and sperm.\n\n"
+        "## Frequently Asked Questions\n\n### Is egg retrieval painful?\n\nIt is done under sedation.\n",
+    )
+    write_article(articles, "iron.md", "---\ntitle: Iron\n---\n\nIron in pregnancy; eggs are a source.\n")
+    build(articles, tmp_path / "index")
+    gen_path = generations.current_path(tmp_path / "index")
+    real = IndexReader(gen_path)
+    try:
+        docs = [real.stored_fields(d) for d in range(real.doc_count_all())]
+        fake = FakeReader(docs)
+        field_b = RankingProfile().field_b
+        a, b = Snapshot(real, field_b), Snapshot(fake, field_b)
+        for attr in ("kind", "parent", "slug_of", "title_len", "live"):
+            assert getattr(a, attr).tolist() == getattr(b, attr).tolist(), attr
+        # An article's stored body is its whole text, its indexed body its lead only
+        # (the fake indexes what it is given): body is compared on entries.
+        entries = np.flatnonzero(a.kind > 0)
+        for f in TEXT_FIELDS:
+            if f != "body":
+                assert np.allclose(a.norm[f], b.norm[f]), f
+                assert real.lexicon(f) == fake.lexicon(f), f
+            for term in real.lexicon(f):
+                (ids, tf), (fids, ftf) = real.postings(f, term), fake.postings(f, term)
+                if f == "body":
+                    keep, fkeep = np.isin(ids, entries), np.isin(fids, entries)
+                    ids, tf, fids, ftf = ids[keep], tf[keep], fids[fkeep], ftf[fkeep]
+                assert (ids.tolist(), tf.tolist()) == (fids.tolist(), ftf.tolist()), (f, term)
+    finally:
+        real.close()
