@@ -211,7 +211,7 @@ def cmd_search(config, args):
     import html
     import json
 
-    from .presentation import search_body
+    from .presentation import explanation_lines, search_body
     from .search import Engine
 
     engine = Engine(config.index_dir)
@@ -227,38 +227,8 @@ def cmd_search(config, args):
         print(f"   {hit.url}")
         print(f"   {snippet}")
         if hit.explain:
-            print("\n".join("   " + line for line in format_explanation(hit.explain)))
+            print("\n".join("   " + line for line in explanation_lines(hit.explain)))
     return 0
-
-
-def format_explanation(explain):
-    """Lines of text for one hit's ``explain``: the rules' values, then BM25F per word, term and field."""
-    rules = explain["rules"] or {}
-    parts = []
-    for name, value in rules.items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} {v}" for k, v in value.items())
-            parts.append(f"{name} ({value})")
-        else:
-            parts.append(f"{name} {value}")
-    lines = ["rules: " + ("; ".join(parts) if parts else "(did not match; shown as its group's head)")]
-    for slot in explain["slots"]:
-        lines.append(f"  {slot['word']!r}: {slot['score']} via {slot['matched_by'] or 'nothing'}")
-        for alt in slot["alternatives"]:
-            if not alt["score"]:
-                continue
-            terms = alt.get("terms") or [{"term": alt["prefix"] + "*", **alt}]
-            lines.append(f"    {alt['how']} {' '.join(t['term'] for t in terms)} x{alt['weight']}: {alt['score']}")
-            for t in terms:
-                fields = ", ".join(f"{f} {v}" for f, v in t["fields"].items() if v)
-                lines.append(f"      {t['term']}: {t['score']} (idf {t['idf']}, df {t['df']}, tf {t['tf']}; {fields})")
-    if explain["parent"]:
-        p = explain["parent"]
-        capped = ", capped just below the article" if p["capped"] else ""
-        lines.append(f"  + {p['blend']} x article {p['article']!r} score {p['article_score']}{capped}")
-    if explain["question_prior"]:
-        lines.append(f"  x {explain['question_prior']} (a FAQ entry for a question)")
-    return lines
 
 
 def cmd_serve(config, args):
