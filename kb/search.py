@@ -218,9 +218,15 @@ class _Prepared:
         self.article_of_slug = np.full(len(self.slugs), -1, dtype=np.int64)
         articles = np.flatnonzero((self.kind == 0) & self.live)
         self.article_of_slug[self.slug_of[articles]] = articles
-        # Each section's and FAQ entry's article (-1 for articles themselves).
-        self.parent = np.where(self.kind > 0, self.article_of_slug[self.slug_of], -1)
+        # Each live section's and FAQ entry's article (-1 for articles themselves
+        # and for deleted documents: an old version must not add to the new one).
+        self.parent = np.where((self.kind > 0) & self.live, self.article_of_slug[self.slug_of], -1)
         self.n_live = int(self.live.sum())
+        # Ties rank in one order whatever the build: by slug, then as the article
+        # yields its documents (docnums differ between a full and an incremental
+        # build, but an article's documents are always written together, in order).
+        self.order = np.empty(n, dtype=np.int64)
+        self.order[np.lexsort((np.arange(n), self.slug_of))] = np.arange(n)
         # The terms of the short fields, to skip looking up terms they lack
         # (most terms are only in body text; a miss still costs a Whoosh lookup).
         self.field_terms = {f: {t.decode("utf-8") for t in reader.lexicon(f)} for f in FIELD_WEIGHTS if f != "body"}
@@ -239,7 +245,8 @@ class _Prepared:
         )
         self.norm = {}
         for f, b in FIELD_B.items():
-            avg = float(lengths[f][self.live].mean()) if self.n_live else 1.0
+            # Live documents only, summed exactly (float64): equal in every build.
+            avg = float(lengths[f][self.live].astype(np.float64).mean()) if self.n_live else 1.0
             self.norm[f] = (1 - b + b * lengths[f] / max(avg, 1e-9)).astype(np.float32)
 
     def _to_articles(self, ids, values):
@@ -335,7 +342,13 @@ class _Prepared:
         return math.log(1 + (self.n_live - df + 0.5) / (df + 0.5))
 
     def saturate(self, acc):
-        """BM25 score from a pseudo-frequency array: idf * tf (k1+1) / (tf + k1)."""
+        """BM25 score from a pseudo-frequency array: idf * tf (k1+1) / (tf + k1).
+
+        Deleted documents (old versions of edited articles) are masked out
+        first: the document frequency counts live documents only, like ``n_live``
+        in :meth:`idf`, so an edited word's weight equals a full build's.
+        """
+        acc = acc * self.live
         df = int(np.count_nonzero(acc))
         if df == 0:
             return acc, 0
@@ -704,10 +717,13 @@ class Engine:
         if len(slots) <= SHORT_QUERY and not question:
             key = matched[ids] * 1e6 - typos[ids] * 1e5 + score
         if top is not None and len(ids) > top:
-            best = np.argpartition(-key, top - 1)[:top]
-            order = best[np.argsort(-key[best], kind="stable")]
+            # Every document tying with the top-th is kept, so ties are settled
+            # by gen.order below, not by where they happen to lie.
+            kth = np.partition(-key, top - 1)[top - 1]
+            best = np.flatnonzero(-key <= kth)
         else:
-            order = np.argsort(-key, kind="stable")
+            best = np.arange(len(ids))
+        order = best[np.lexsort((gen.order[ids[best]], -key[best]))][:top]
         return ids[order], score[order], ids
 
     # -- searching ---------------------------------------------------------
