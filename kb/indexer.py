@@ -17,19 +17,16 @@ earlier version of it is indexed, that version keeps being served.
 """
 
 import hashlib
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-from whoosh.query import Term
-
 from . import generations
 from .articles import KINDS, duplicate_slug, parse_article
-from .errors import ArticleProblem, IndexBusy, IndexCheckFailed
-from .schema import ANALYZER, SCHEMA, SCHEMA_VERSION
+from .errors import ArticleProblem, IndexBusy
+from .store import writer as store
+from .store.schema import SCHEMA_VERSION
 from .synonyms import FILE_NAME as SYNONYMS_FILE
 from .synonyms import parse_synonyms
 from .text import words
@@ -105,10 +102,7 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
     current = generations.current_path(index_dir)
     record = generations.read_record(current) if current else {}
     incremental = (
-        not full
-        and current is not None
-        and record.get("schema_version") == SCHEMA_VERSION
-        and whoosh_index.exists_in(current)
+        not full and current is not None and record.get("schema_version") == SCHEMA_VERSION and store.exists(current)
     )
     old = record.get("files", {}) if incremental else {}
     report.mode = "incremental" if incremental else "full"
@@ -153,9 +147,11 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
     gen = generations.new_generation(index_dir)
     lease = generations.ReaderLease(gen)  # nobody may remove it while it is built
     try:
-        ix = _open_new(gen, current if incremental else None)
-        # Separate segment files, mapped by readers; a compound file is copied into
-        # each reader's memory (~42 MB for MedQuAD).
+        ix = (
+            store.GenerationIndex.based_on(gen, current, OWN_FILES)
+            if incremental
+            else store.GenerationIndex.create(gen)
+        )
         # Old versions that leave the index: files changed, deleted, or now a
         # duplicate slug (a broken edit keeps its last good version).
         replaced = {
@@ -164,14 +160,12 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
             if rel in parsed or rel not in entries or entries[rel].get("sha256") != old[rel].get("sha256")
         }
         vocabulary = _vocabulary(ix, current, replaced) if incremental else Counter()
-        writer = ix.writer(limitmb=limitmb, compound=False)
-        try:
-            for rel in replaced:
-                writer.delete_by_term("path", rel)
+
+        def documents():
             for rel, article in parsed.items():
                 count = dict.fromkeys(KINDS, 0)
                 for doc in article.documents():
-                    writer.add_document(**_fields(doc, article, rel))
+                    yield _fields(doc, article, rel)
                     count[doc.kind] += 1
                     if doc.kind == "article":
                         vocabulary.update(_vocabulary_words(doc.title, doc.summary, doc.keywords, doc.body))
@@ -181,10 +175,8 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
                     "counts": count,
                     "names": [article.title, *article.synonyms],
                 }
-            writer.commit(optimize=not incremental)
-        except BaseException:
-            writer.cancel()  # WHOOSH.md hazard 3: a failed commit keeps the lock otherwise
-            raise
+
+        ix.write(replaced, documents(), limitmb=limitmb, optimize=not incremental)
         totals = {k: sum(e["counts"][k] for e in entries.values()) for k in KINDS}
         _check(ix, totals, parsed, entries)
         for rel in parsed:
@@ -218,20 +210,6 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
         raise
     lease.release()
     return report
-
-
-def _open_new(gen, base):
-    """A Whoosh index in ``gen``: empty, or sharing ``base``'s segment files.
-
-    Segment files never change once written (deletions live in the TOC), so an
-    incremental build can start from hard links and leave ``base`` untouched.
-    """
-    if base is None:
-        return whoosh_index.create_in(gen, SCHEMA)
-    for src in base.iterdir():
-        if src.is_file() and "LOCK" not in src.name.upper() and src.name not in OWN_FILES:
-            os.link(src, gen / src.name)
-    return whoosh_index.open_dir(gen)
 
 
 def _fields(doc, article, rel):
@@ -273,19 +251,13 @@ def _fields(doc, article, rel):
 
 def _check(ix, totals, parsed, entries):
     """Refuse to publish a generation whose counts or search are wrong."""
-    expected = sum(totals.values())
-    with ix.searcher() as s:
-        if s.doc_count() != expected:
-            raise IndexCheckFailed(f"index holds {s.doc_count()} documents, expected {expected}")
-        if not entries:
-            return
-        sample = next(iter(parsed.values()), None)
-        slug = sample.slug if sample else next(iter(entries.values()))["slug"]
-        terms = ANALYZER.terms(sample.title) if sample else []
-        query = Term("title", terms[0]) if terms else Term("slug", slug)
-        found = {hit["slug"] for hit in s.search(query, limit=None)}
-        if slug not in found:
-            raise IndexCheckFailed(f"smoke search for article {slug!r} did not find it")
+    sample = next(iter(parsed.values()), None)
+    if sample is not None:
+        ix.check(sum(totals.values()), sample.slug, sample.title)
+    elif entries:
+        ix.check(sum(totals.values()), next(iter(entries.values()))["slug"])
+    else:
+        ix.check(sum(totals.values()))
 
 
 def _vocabulary_words(title, summary, keywords, body):
@@ -301,12 +273,10 @@ def _vocabulary(ix, current, replaced):
     so editing an article never inflates them.
     """
     vocabulary = Counter(generations.read_json(current / VOCABULARY, {}))
-    with ix.searcher() as searcher:
-        for rel in replaced:
-            for doc in searcher.documents(path=rel, kind="article"):
-                vocabulary.subtract(
-                    _vocabulary_words(doc["title"], doc.get("summary", ""), doc.get("keywords", ""), doc["body"])
-                )
+    for doc in ix.stored_articles(replaced):
+        vocabulary.subtract(
+            _vocabulary_words(doc["title"], doc.get("summary", ""), doc.get("keywords", ""), doc["body"])
+        )
     return +vocabulary  # drops words no article has any more
 
 

@@ -53,8 +53,8 @@ from . import generations
 from .articles import KINDS, render_html
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import SYNONYMS, VOCABULARY
-from .schema import ANALYZER, BM25_K1, FIELD_B, FIELD_WEIGHTS
 from .snippets import highlight
+from .store.schema import ANALYZER, BM25_K1, FIELD_B, FIELD_WEIGHTS
 from .synonyms import SynonymTable
 from .text import STOP_WORDS, fold, words
 
