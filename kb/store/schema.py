@@ -10,7 +10,7 @@ from ..text import Analyzer
 
 #: Bump when the schema or the analyzer changes: an index built with another
 #: version is rebuilt in full rather than updated.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Folded words -> Porter2 stems (Whoosh's default stemmer leaves "running" as
 #: "runn"; WHOOSH.md hazard 7), stop words dropped.  Index and queries share it.
@@ -62,4 +62,5 @@ SCHEMA = Schema(
     position=STORED,
     markdown=STORED,
     meta=STORED,
+    source=STORED,  # an article's file, zlib-compressed: its last good version
 )

@@ -11,6 +11,7 @@ this module knows how Whoosh stores it::
 """
 
 import os
+import zlib
 
 from whoosh import index as whoosh_index
 from whoosh.query import Term
@@ -22,6 +23,25 @@ from .schema import ANALYZER, SCHEMA
 def exists(gen_path):
     """Whether ``gen_path`` holds a Whoosh index."""
     return whoosh_index.exists_in(gen_path)
+
+
+def stored_sources(gen_path, paths):
+    """``{path: bytes}``: the article files as a published generation stored them.
+
+    A path whose article the generation does not hold (or holds without its
+    file, as indexes of schema version 3 and older do) is left out.
+    """
+    found = {}
+    ix = whoosh_index.open_dir(gen_path)
+    try:
+        with ix.searcher() as searcher:
+            for rel in paths:
+                for doc in searcher.documents(path=rel, kind="article"):
+                    if doc.get("source") is not None:
+                        found[rel] = zlib.decompress(doc["source"])
+    finally:
+        ix.close()
+    return found
 
 
 class GenerationIndex:
