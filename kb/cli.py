@@ -185,8 +185,11 @@ def cmd_search(config, args):
 
     from .search import Engine
 
-    engine = Engine(config.index_dir)
-    results = engine.search(args.query, limit=args.limit, kind=args.kind)
+    engine = Engine(config.index_dir, reload_seconds=0)  # one search: no reload thread
+    try:
+        results = engine.search(args.query, limit=args.limit, kind=args.kind)
+    finally:
+        engine.close()
     if args.json:
         print(json.dumps(results.as_dict(), indent=2))
         return 0

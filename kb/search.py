@@ -36,6 +36,7 @@ import math
 import re
 import threading
 import time
+import weakref
 from bisect import bisect_left
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -476,7 +477,14 @@ class _Slot:
 
 
 class Engine:
-    """Searches the current generation of the index in ``index_dir``."""
+    """Searches the current generation of the index in ``index_dir``.
+
+    :param reload_seconds: how often a newly published generation is looked
+        for.  When above 0, a daemon thread looks every ``reload_seconds``
+        without waiting for a request, so the first request after a reindex is
+        already answered from the new generation; :meth:`close` stops it.
+        Requests look too, at most once per ``reload_seconds`` (0: on every call).
+    """
 
     def __init__(self, index_dir, reload_seconds=1.0, cache_size=2048):
         self.index_dir = Path(index_dir)
@@ -486,7 +494,31 @@ class Engine:
         self._current = None
         self._checked = 0.0
         self._preparing = None
-        self._html_cache = OrderedDict()
+        self._html_cache = OrderedDict()  # (generation, slug) -> rendered HTML
+        self._stop = threading.Event()
+        self._watcher = None
+        if reload_seconds > 0:
+            # The thread holds the engine weakly: an engine dropped without close() still goes.
+            args = (weakref.ref(self), self._stop, reload_seconds)
+            self._watcher = threading.Thread(target=Engine._watch, args=args, name="kb-reload", daemon=True)
+            self._watcher.start()
+
+    @staticmethod
+    def _watch(engine_ref, stop, seconds):
+        """Look for a new generation every ``seconds`` until the engine closes or goes."""
+        while not stop.wait(seconds):
+            engine = engine_ref()
+            if engine is None:
+                return
+            engine._checked = 0.0
+            try:
+                engine._generation()  # opens the first one, or prepares a newer one
+            except Exception:
+                pass  # no index yet, or a generation removed under us: look again later
+            preparing = engine._preparing
+            if preparing is not None:
+                preparing.join()
+            del engine
 
     # -- generations -------------------------------------------------------
 
@@ -559,7 +591,10 @@ class Engine:
         return False
 
     def close(self):
-        """Release every generation (the process is stopping)."""
+        """Stop looking for new generations and release every generation (the process is stopping)."""
+        self._stop.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join()
         with self._lock:
             if self._current is not None:
                 self._current.close()
