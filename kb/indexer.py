@@ -38,7 +38,7 @@ from pathlib import Path
 
 from . import generations
 from .articles import KINDS, duplicate_slug, parse_article
-from .errors import ArticleProblem, IndexBusy
+from .errors import ArticleProblem, IndexBusy, KBError
 from .store import writer as store
 from .store.schema import SCHEMA_VERSION
 from .synonyms import FILE_NAME as SYNONYMS_FILE
@@ -385,9 +385,13 @@ def ensure_index(articles_dir, index_dir, progress=None):
     """Build the index if no generation is current yet (a fresh clone).
 
     :returns: the :class:`BuildReport`, or None when an index already existed.
+    :raises KBError: there is no index and no articles directory to build one
+        from (serving an empty index would hide the mistake).
     """
     if generations.current_name(index_dir) is not None:
         return None
+    if not Path(articles_dir).is_dir():
+        raise KBError(f"articles directory {articles_dir} does not exist")
     try:
         return build(articles_dir, index_dir, full=True, progress=progress)
     except IndexBusy:

@@ -611,8 +611,9 @@ class Engine:
         """
         typed = words(text)[: MAX_QUERY_WORDS * 2]
         question = text.endswith("?") or (bool(typed) and typed[0] in QUESTION_WORDS)
-        # The last word is still being typed unless a space or punctuation follows it.
-        ends_in_word = typing and bool(typed) and text[-1:].isalnum()
+        # The last word is still being typed unless a space follows it; punctuation
+        # typed after it ("misca?", "misc*", "recurrent misc,") does not end it.
+        ends_in_word = typing and bool(typed)
         slots = []
         for i, word in enumerate(typed):
             term = ANALYZER.term(word)
@@ -795,6 +796,8 @@ class Engine:
     def _search(self, gen, text, typing, limit, offset, kind, group):
         results = Results(query=text, total=0, took_ms=0.0, limit=limit, offset=offset, generation=gen.name)
         slots, question = self._plan(gen, text, typing)
+        if not slots:
+            results.confidence = "low"  # nothing searchable was typed
         if slots:
             total, matched, typos, title_hits = self._score(gen, slots, question=question)
             # Enough ranked documents for the page (a group of an article can hold
@@ -972,12 +975,15 @@ class Engine:
         if not docs or docs[0]["kind"] != "article":
             raise NotFound(f"no article with slug {slug!r}")
         head = docs[0]
+        # Keyed by generation: a request still on an old generation may store its
+        # HTML after a swap, and that must never be served for the new one.
+        key = (gen.name, slug)
         with self._lock:
-            html = self._html_cache.get(slug)
+            html = self._html_cache.get(key)
         if html is None:
             html = render_html(head["markdown"])
             with self._lock:
-                self._html_cache[slug] = html
+                self._html_cache[key] = html
                 if len(self._html_cache) > 256:
                     self._html_cache.popitem(last=False)
         entry = lambda d: {"id": d["id"], "anchor": d["anchor"], "url": d["url"]}  # noqa: E731
