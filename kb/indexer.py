@@ -20,7 +20,8 @@ documents, ids and statistics, so every query ranks the same):
   parses the copy of the file the generation stored) and the summary says
   ``kept previous version of articles/x.md``; otherwise it is skipped.
 - One slug, one article: the file that owns a slug in the current generation
-  keeps it, and its previous slug stays reserved for it while the file exists.
+  keeps it (if it changes its slug, the old one stays reserved for it during
+  that build, in case the new one is taken and it keeps its last good version).
   A file claiming an owned slug is reported (``duplicate slug 'x': already used
   by <owner>``) and skipped, or keeps its own last good version.  Among files
   claiming a free slug in the same build, the first in path order wins.  When
@@ -168,15 +169,19 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
         stored = store.stored_sources(current, rels) if current is not None and rels else {}
         found = {}
         for rel, source in stored.items():
-            if hashlib.sha256(source).hexdigest() == history[rel]["sha256"]:
-                sources[rel] = source
+            if hashlib.sha256(source).hexdigest() != history[rel]["sha256"]:
+                continue
+            try:
                 found[rel] = parse_article(articles_dir / rel, source)
+            except ArticleProblem:
+                continue  # kb's rules changed since: that version is no good either
+            sources[rel] = source
         return found
 
     fallback = last_good(broken)
 
     # 2. One slug, one article.  The file that owns a slug in the history keeps it
-    # (and a file's previous slug stays reserved for it while it exists); a new
+    # (a file changing its slug keeps its old one reserved for this build); a new
     # claimant is reported and skipped, or falls back to its last good version.
     # Files claiming a free slug in the same build: the first path wins.
     def slug_of(rel):
