@@ -31,6 +31,7 @@ documents, ids and statistics, so every query ranks the same):
 """
 
 import hashlib
+import logging
 import time
 import zlib
 from collections import Counter
@@ -45,6 +46,8 @@ from .store.schema import SCHEMA_VERSION
 from .synonyms import FILE_NAME as SYNONYMS_FILE
 from .synonyms import parse_synonyms
 from .text import words
+
+log = logging.getLogger("kb.index")
 
 #: Files kb writes into a generation beside Whoosh's own.
 VOCABULARY = "vocabulary.json"
@@ -72,6 +75,23 @@ class BuildReport:
     @property
     def ok(self):
         return not self.problems
+
+    def log_fields(self):
+        """The build summary as fields of a ``kb.index`` log line."""
+        return {
+            "generation": self.generation,
+            "mode": self.mode,
+            "articles": self.articles,
+            "sections": self.sections,
+            "faqs": self.faqs,
+            "added": self.added,
+            "changed": self.changed,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "problems": len(self.problems),
+            "kept": len(self.kept),
+            "seconds": round(self.seconds, 2),
+        }
 
     def summary(self):
         """The one-line summary ``kb index`` prints at the end."""
@@ -103,9 +123,13 @@ def build(articles_dir, index_dir, full=False, progress=None, limitmb=256, from_
     started = time.perf_counter()
     articles_dir, index_dir = Path(articles_dir), Path(index_dir)
     with generations.write_lock(index_dir):
-        report = _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb)
-        generations.remove_unused(index_dir)
+        try:
+            report = _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb)
+        finally:
+            generations.remove_unused(index_dir)  # and whatever a failed build half-wrote
+    # A failed build raises: the caller (kb index, kb serve) reports it once.
     report.seconds = time.perf_counter() - started
+    log.info("build finished", extra=report.log_fields())
     return report
 
 
