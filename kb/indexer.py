@@ -271,7 +271,7 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
                 for doc in article.documents():
                     fields = _fields(doc, article, rel)
                     if doc.kind == "article":
-                        fields["source"] = zlib.compress(source)  # for a later full build
+                        fields["source"] = zlib.compress(source, 1)  # for a later full build (level 1: fastest)
                         vocabulary.update(_vocabulary_words(doc.title, doc.summary, doc.keywords, doc.body))
                     yield fields
                     count[doc.kind] += 1
