@@ -1,6 +1,6 @@
 """Words, folding and the analysed form of text: one definition for index and query.
 
-Pure Python plus a stemmer function passed in by :mod:`kb.schema`, so the
+Pure Python plus a stemmer function passed in by :mod:`kb.store.schema`, so the
 snippet highlighter, the query planner and the indexer all cut text the same way.
 """
 
@@ -56,7 +56,7 @@ STOP_WORDS = frozenset(
 class Analyzer:
     """Maps a folded word to its indexed term (stem), or '' for a stop word.
 
-    >>> a = Analyzer(lambda word: word.rstrip("s"))  # kb passes Porter2 (kb.schema)
+    >>> a = Analyzer(lambda word: word.rstrip("s"))  # kb passes Porter2 (kb.store.schema)
     >>> a.terms("What causes recurrent miscarriages?")
     ['cause', 'recurrent', 'miscarriage']
     """

@@ -4,9 +4,9 @@ from collections import Counter
 
 import numpy as np
 
-from kb.schema import ANALYZER
 from kb.search.profile import RankingProfile
 from kb.search.snapshot import Snapshot
+from kb.store.schema import ANALYZER
 
 TEXT_FIELDS = ("title", "keywords", "article_title", "summary", "body")
 

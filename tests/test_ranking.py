@@ -15,7 +15,7 @@ import pytest
 
 from kb.indexer import build
 from kb.presentation import did_you_mean_body
-from kb.schema import ANALYZER
+from kb.store.schema import ANALYZER
 from kb.text import words
 
 from .conftest import write_article

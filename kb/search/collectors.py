@@ -3,16 +3,22 @@
 import numpy as np
 
 
-def top_k(ranks, top=None):
+def top_k(ranks, top=None, tiebreak=None):
     """Positions of the ``top`` best ranks, best first (all of them when ``top`` is None).
 
     Only the best are sorted (a partial sort), so a query matching thousands
-    of documents costs little more than one matching hundreds.
+    of documents costs little more than one matching hundreds.  Every position
+    tying with the ``top``-th is kept until ``tiebreak`` (smaller first; the
+    snapshot's ``order``: by slug, then place in the article) settles ties.
     """
+    if tiebreak is None:
+        tiebreak = np.arange(len(ranks))
     if top is not None and len(ranks) > top:
-        best = np.argpartition(ranks, top - 1)[:top]
-        return best[np.argsort(ranks[best], kind="stable")]
-    return np.argsort(ranks, kind="stable")
+        kth = np.partition(ranks, top - 1)[top - 1]
+        best = np.flatnonzero(ranks <= kth)
+    else:
+        best = np.arange(len(ranks))
+    return best[np.lexsort((tiebreak[best], ranks[best]))][:top]
 
 
 def group_by_article(gen, ranked, needed, per_group=3):

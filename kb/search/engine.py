@@ -8,6 +8,7 @@ card), :mod:`~kb.search.spelling` (did you mean) and
 :class:`~kb.search.highlight.Highlighter` (snippets) -> :class:`Results`.
 """
 
+import functools
 import threading
 import time
 from dataclasses import replace
@@ -41,8 +42,9 @@ class Engine:
         self.index_dir = Path(index_dir)
         self.profile = profile or RankingProfile()
         self.rules = tuple(rules or ranking.default_rules())
+        # No reference back to the engine: the manager's reload thread holds the manager weakly.
         self.generations = GenerationManager(
-            self.index_dir, lambda path: Snapshot.open(path, self.profile.field_b), reload_seconds
+            self.index_dir, functools.partial(Snapshot.open, field_b=self.profile.field_b), reload_seconds
         )
         # Keyed by generation: a new one starts afresh (cachetools: one locked LRU each).
         self._results = LRUCache(cache_size) if cache_size > 0 else None
@@ -104,12 +106,13 @@ class Engine:
         results = Results(query=req.text, total=0, took_ms=0.0, limit=req.limit, offset=req.offset, generation=gen.name)
         query = planner.plan(gen, req.text, self.profile, req.typing)
         if not query.slots:
+            results.confidence = "low"  # nothing searchable was typed
             return results
         matches = scorer.score(gen, query, self.profile)
         candidates = self._candidates(gen, query, matches, req.kind)
         # Enough ranked documents for the page (a group of an article can hold dozens of its FAQ entries).
         top = (req.offset + req.limit) * (50 if req.group else 1) + 200
-        best = collectors.top_k(ranking.rank(candidates, self.rules), top)
+        best = collectors.top_k(ranking.rank(candidates, self.rules), top, gen.order[candidates.ids])
         ranked = candidates.ids[best]
         score_of = dict(zip(ranked.tolist(), candidates.score[best].tolist()))
         page = _Page(gen, Highlighter(query.slots), candidates, self.rules if req.explain else None)

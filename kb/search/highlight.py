@@ -1,7 +1,7 @@
 """What a query highlights: the matcher and hints :func:`kb.snippets.highlight` scans with."""
 
-from ..schema import ANALYZER
 from ..snippets import highlight as _highlight
+from ..store.schema import ANALYZER
 from ..text import fold
 
 

@@ -10,6 +10,7 @@ closed when its last request releases it.
 import logging
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 
 from .. import generations
@@ -26,6 +27,11 @@ class GenerationManager:
     """
 
     def __init__(self, index_dir, open_snapshot, reload_seconds=1.0, on_swap=None):
+        """:param reload_seconds: when above 0, a daemon thread looks for a new generation
+        that often without waiting for a request, so the first request after a reindex is
+        already answered from it (:meth:`close` stops it); requests look too, at most once
+        per ``reload_seconds`` (0: on every call).
+        """
         self.index_dir = index_dir
         self.reload_seconds = reload_seconds
         self._open = open_snapshot
@@ -35,6 +41,39 @@ class GenerationManager:
         self._checked = 0.0
         self._preparing = None
         self._failed = None  # the last generation that failed to load (logged once)
+        self._stop = threading.Event()
+        self._watcher = None
+        if reload_seconds > 0:
+            # The thread holds the manager weakly: an engine dropped without close() still goes.
+            args = (weakref.ref(self), self._stop, reload_seconds)
+            self._watcher = threading.Thread(target=GenerationManager._watch, args=args, name="kb-reload", daemon=True)
+            self._watcher.start()
+
+    @staticmethod
+    def _watch(manager_ref, stop, seconds):
+        """Look for a new generation every ``seconds`` until the manager closes or goes."""
+        while not stop.wait(seconds):
+            manager = manager_ref()
+            if manager is None:
+                return
+            manager._checked = 0.0
+            try:
+                manager.current()  # opens the first one, or prepares a newer one
+            except Exception:  # noqa: BLE001 - no index yet, or a generation removed under us: look again later
+                pass
+            preparing = manager._preparing
+            if preparing is not None:
+                preparing.join()
+            del manager
+
+    @property
+    def watcher(self):
+        """The reload thread (None when ``reload_seconds`` is 0)."""
+        return self._watcher
+
+    def serving(self):
+        """The snapshot answering now (None before the first request), without looking for a newer one."""
+        return self._current
 
     def current(self):
         """The current generation; a newer one is prepared in the background."""
@@ -119,7 +158,10 @@ class GenerationManager:
         return False
 
     def close(self):
-        """Release every generation (the process is stopping)."""
+        """Stop looking for new generations and release every generation (the process is stopping)."""
+        self._stop.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join()
         with self._lock:
             if self._current is not None:
                 self._current.close()

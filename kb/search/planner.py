@@ -2,7 +2,7 @@
 
 import math
 
-from ..schema import ANALYZER
+from ..store.schema import ANALYZER
 from ..text import words
 from .query import EXACT, SYNONYM, TYPO, Alt, Query, Slot
 from .request import MAX_QUERY_WORDS
@@ -17,7 +17,9 @@ def plan(gen, text, profile, typing=True):
     """
     typed = words(text)[: MAX_QUERY_WORDS * 2]
     question = text.endswith("?") or (bool(typed) and typed[0] in profile.question_words)
-    slots = _slots(typed, typing and bool(typed) and text[-1:].isalnum(), profile)
+    # The last word is still being typed unless a space follows it; punctuation
+    # typed after it ("misca?", "misc*", "recurrent misc,") does not end it.
+    slots = _slots(typed, typing and bool(typed), profile)
     _add_synonyms(gen, slots, profile)
     for slot in slots:
         _add_typos(gen, slot, profile)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..schema import ANALYZER
+from ..store.schema import ANALYZER
 from .query import TYPO
 from .similarity import BM25F
 

@@ -63,7 +63,13 @@ class BM25F:
         return math.log(1 + (self.gen.n_live - df + 0.5) / (df + 0.5))
 
     def saturate(self, acc):
-        """``(BM25 score array, df)`` from a pseudo-frequency array."""
+        """``(BM25 score array, df)`` from a pseudo-frequency array.
+
+        Deleted documents (old versions of edited articles) are masked out
+        first: the document frequency counts live documents only, like ``n_live``
+        in :meth:`idf`, so an edited word's weight equals a full build's.
+        """
+        acc = acc * self.gen.live
         df = int(np.count_nonzero(acc))
         if df == 0:
             return acc, 0
@@ -81,7 +87,7 @@ class BM25F:
             for f, part in self.field_frequencies(t, fields).items():
                 acc += part
                 per_field[f] = per_field.get(f, 0.0) + float(part[doc])
-        df = int(np.count_nonzero(acc))
+        df = int(np.count_nonzero(acc * self.gen.live))
         tf = float(acc[doc])
         if not df or not tf:
             return {"idf": 0.0, "df": df, "tf": 0.0, "score": 0.0, "fields": {}}

@@ -96,10 +96,16 @@ class Snapshot:
         self.article_of_slug = np.full(len(self.slugs), -1, dtype=np.int64)
         articles = np.flatnonzero((self.kind == 0) & self.live)
         self.article_of_slug[self.slug_of[articles]] = articles
-        # Each section's and FAQ entry's article (-1 for articles themselves).
-        self.parent = np.where(self.kind > 0, self.article_of_slug[self.slug_of], -1)
+        # Each live section's and FAQ entry's article (-1 for articles themselves
+        # and for deleted documents: an old version must not add to the new one).
+        self.parent = np.where((self.kind > 0) & self.live, self.article_of_slug[self.slug_of], -1)
         self.children = self.parent >= 0
         self.n_live = int(self.live.sum())
+        # Ties rank in one order whatever the build: by slug, then as the article
+        # yields its documents (docnums differ between a full and an incremental
+        # build, but an article's documents are always written together, in order).
+        self.order = np.empty(n, dtype=np.int64)
+        self.order[np.lexsort((np.arange(n), self.slug_of))] = np.arange(n)
 
     def _load_lengths(self, field_b):
         """BM25F length normalisation, one array per field: ``1 - b + b * len / avg``."""
@@ -117,7 +123,8 @@ class Snapshot:
         )
         self.norm = {}
         for f, b in field_b.items():
-            avg = float(lengths[f][self.live].mean()) if self.n_live else 1.0
+            # Live documents only, summed exactly (float64): equal in every build.
+            avg = float(lengths[f][self.live].astype(np.float64).mean()) if self.n_live else 1.0
             self.norm[f] = (1 - b + b * lengths[f] / max(avg, 1e-9)).astype(np.float32)
 
     def to_articles(self, ids, values):

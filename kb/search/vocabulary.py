@@ -6,7 +6,7 @@ import numpy as np
 from rapidfuzz import process as fuzzy
 from rapidfuzz.distance import OSA
 
-from ..schema import ANALYZER
+from ..store.schema import ANALYZER
 from ..synonyms import SynonymTable
 from ..text import words
 

@@ -10,11 +10,11 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.lang import porter2
 from whoosh.system import pack_uint
 
-from .text import Analyzer
+from ..text import Analyzer
 
 #: Bump when the schema or the analyzer changes: an index built with another
 #: version is rebuilt in full rather than updated.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Folded words -> Porter2 stems (Whoosh's default stemmer leaves "running" as
 #: "runn"; WHOOSH.md hazard 7), stop words dropped.  Index and queries share it.
@@ -52,4 +52,5 @@ SCHEMA = Schema(
     position=STORED,
     markdown=STORED,
     meta=STORED,
+    source=STORED,  # an article's file, zlib-compressed: its last good version
 )
