@@ -44,8 +44,8 @@ def candidates(total, matched=None, typos=None, title_hits=None, kind=None, titl
     return ranking.Candidates(gen, query, m, RankingProfile(), np.arange(n))
 
 
-def order(c, rules):
-    return top_k(ranking.rank(c, rules)).tolist()
+def order(c, rules, top=None):
+    return top_k(ranking.sort_keys(c, rules), top, np.arange(len(c.ids))).tolist()
 
 
 def test_words_matched_puts_documents_matching_more_words_first():
@@ -86,14 +86,36 @@ def test_title_bonus_is_smaller_for_entries_and_for_titles_contained_in_the_quer
     assert c.title_bonus.tolist() == list(RankingProfile().title_bonus)
 
 
-def test_equal_keys_share_a_rank_and_ties_keep_document_order():
+def test_ties_on_every_rule_keep_the_tiebreak_order():
     c = candidates(total=[5.0, 7.0, 5.0, 7.0], matched=[2, 2, 2, 1])
-    assert ranking.rank(c, ranking.default_rules()).tolist() == [1.0, 0.0, 1.0, 2.0]
     assert order(c, ranking.default_rules()) == [1, 0, 2, 3]
-    c = candidates(total=[5.0, 7.0, 5.0, 7.0], matched=[1, 1, 1, 1])  # keys all share are left out
-    question = candidates(total=[5.0, 7.0, 5.0], question=True)
-    assert ranking.rank(question, ranking.default_rules()).tolist() == [-5.0, -7.0, -5.0]  # the score key as it is
+    c = candidates(total=[5.0, 7.0, 5.0, 7.0], matched=[1, 1, 1, 1])
     assert order(c, ranking.default_rules()) == [1, 3, 0, 2]
+    assert top_k(ranking.sort_keys(c, ranking.default_rules()), 2, np.array([3, 2, 1, 0])).tolist() == [3, 1]
+
+
+def test_keys_every_candidate_shares_are_left_out():
+    c = candidates(total=[5.0, 7.0, 5.0], matched=[1, 1, 1])  # one word matched by all: score alone
+    assert [k.tolist() for k in ranking.sort_keys(c, ranking.default_rules())] == [[-5.0, -7.0, -5.0]]
+
+
+_keys = st.integers(1, 60).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.integers(0, 3), min_size=n, max_size=n),
+        st.lists(st.integers(0, 2), min_size=n, max_size=n),
+        st.lists(st.sampled_from([0.5, 1.0, 2.5, 7.0]), min_size=n, max_size=n),
+        st.permutations(range(n)),
+    )
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=_keys, top=st.integers(1, 70))
+def test_the_partial_sort_equals_a_full_lexsort(keys, top):
+    """top_k narrows the candidates before sorting: the page must be the full sort's first ``top``."""
+    *rule_keys, tiebreak = (np.array(k) for k in keys)
+    full = np.lexsort([tiebreak] + rule_keys[::-1])[:top]
+    assert top_k(rule_keys, top, tiebreak).tolist() == full.tolist()
 
 
 def test_every_rule_has_a_name_and_a_one_line_docstring():
@@ -253,7 +275,7 @@ def test_explain_adds_up_and_the_rules_order_the_page(texts, query, typing):
     m = scorer.score(gen, q, profile)
     c = ranking.Candidates(gen, q, m, profile, np.flatnonzero(m.total > 0))
     rules = ranking.default_rules()
-    ranked = c.ids[top_k(ranking.rank(c, rules))]
+    ranked = c.ids[top_k(ranking.sort_keys(c, rules), None, gen.order[c.ids])]
     keys = [tuple(np.atleast_1d(r.key(c)[c.ids.searchsorted(d)]) for r in rules if r.applies(c)) for d in ranked]
     assert keys == sorted(keys)  # lexicographic by the rules, in order
     for d in ranked:

@@ -3,22 +3,39 @@
 import numpy as np
 
 
-def top_k(ranks, top=None, tiebreak=None):
-    """Positions of the ``top`` best ranks, best first (all of them when ``top`` is None).
+def top_k(keys, top=None, tiebreak=None):
+    """Positions of the ``top`` best candidates by ``keys`` in order, best first (all when ``top`` is None).
 
-    Only the best are sorted (a partial sort), so a query matching thousands
-    of documents costs little more than one matching hundreds.  Every position
-    tying with the ``top``-th is kept until ``tiebreak`` (smaller first; the
-    snapshot's ``order``: by slug, then place in the article) settles ties.
+    :param keys: one array per ranking rule (:func:`kb.search.ranking.sort_keys`),
+        smaller first; ties on every key are settled by ``tiebreak`` (the
+        snapshot's ``order``: by slug, then place in the article).
+
+    Only candidates that can reach the page are sorted: a partial sort
+    (``np.partition``) per key narrows them to the ``top`` plus the ties of the
+    last place, so a query matching thousands of documents costs little more
+    than one matching hundreds.
     """
+    n = len(tiebreak) if tiebreak is not None else len(keys[0]) if keys else 0
     if tiebreak is None:
-        tiebreak = np.arange(len(ranks))
-    if top is not None and len(ranks) > top:
-        kth = np.partition(ranks, top - 1)[top - 1]
-        best = np.flatnonzero(ranks <= kth)
-    else:
-        best = np.arange(len(ranks))
-    return best[np.lexsort((tiebreak[best], ranks[best]))][:top]
+        tiebreak = np.arange(n)
+    best = np.arange(n) if top is None or n <= top else _contenders(keys, top, n)
+    order = np.lexsort([tiebreak[best]] + [k[best] for k in reversed(keys)])  # the last key is the primary one
+    return best[order][:top]
+
+
+def _contenders(keys, top, n):
+    """The positions that can be among the ``top`` under ``keys``: sure ones plus every tie of the last place."""
+    sure, undecided, need = [], np.arange(n), top
+    for k in keys:
+        if len(undecided) <= need:
+            break
+        values = k[undecided]
+        kth = np.partition(values, need - 1)[need - 1]
+        better = values < kth
+        sure.append(undecided[better])
+        need -= int(better.sum())
+        undecided = undecided[values == kth]
+    return np.concatenate([*sure, undecided])
 
 
 def group_by_article(gen, ranked, needed, per_group=3):

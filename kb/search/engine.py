@@ -112,7 +112,7 @@ class Engine:
         candidates = self._candidates(gen, query, matches, req.kind)
         # Enough ranked documents for the page (a group of an article can hold dozens of its FAQ entries).
         top = (req.offset + req.limit) * (50 if req.group else 1) + 200
-        best = collectors.top_k(ranking.rank(candidates, self.rules), top, gen.order[candidates.ids])
+        best = collectors.top_k(ranking.sort_keys(candidates, self.rules), top, gen.order[candidates.ids])
         ranked = candidates.ids[best]
         score_of = dict(zip(ranked.tolist(), candidates.score[best].tolist()))
         page = _Page(gen, Highlighter(query.slots), candidates, self.rules if req.explain else None)

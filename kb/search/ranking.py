@@ -1,8 +1,8 @@
 """Ranking as an ordered list of named rules over the scorer's features.
 
 Each rule gives every candidate document a key; documents are ordered by the
-first rule's key, ties by the second's, and so on (``np.lexsort``), like
-Meilisearch's ranking rules.  A rule that does not apply to a query (the
+first rule's key, ties by the second's, and so on (``np.lexsort`` in
+:func:`kb.search.collectors.top_k`), like Meilisearch's ranking rules.  A rule that does not apply to a query (the
 search-box rules for a whole question) is left out of the list for it.
 
 Today's rules, in order (:func:`default_rules`):
@@ -126,31 +126,16 @@ def default_rules():
     return (WordsMatched(), FewerTypos(), Relevance())
 
 
-def rank(candidates, rules):
-    """A sort key per candidate for the rules in order: smaller ranks first, equal only on a tie.
+def sort_keys(candidates, rules):
+    """The keys of the rules that apply and tell candidates apart, in rule order (smaller first).
 
-    With one rule that applies and orders anything (a question: :class:`Relevance`
-    alone; a one-word query without typos) its key is the rank as it is; with
-    more, documents are ordered with ``np.lexsort`` and numbered (dense ranks:
-    equal keys share a number).
-
-    :returns: a float64 array aligned with ``candidates.ids``.
+    A key every candidate shares orders nothing and is left out, so a one-word
+    query without typos sorts by its score alone.
     """
-    n = len(candidates.ids)
-    if n == 0:
-        return np.zeros(0)
+    if not len(candidates.ids):
+        return []
     keys = [r.key(candidates) for r in rules if r.applies(candidates)]
-    keys = [k for k in keys if k.min() != k.max()] or [np.zeros(n)]  # a key all share orders nothing
-    if len(keys) == 1:
-        return np.asarray(keys[0], dtype=np.float64)
-    order = np.lexsort(keys[::-1])  # lexsort's last key is the primary one
-    changed = np.zeros(n - 1, dtype=bool)
-    for k in keys:
-        ks = k[order]
-        changed |= ks[1:] != ks[:-1]
-    ranks = np.empty(n)
-    ranks[order] = np.concatenate(([0], np.cumsum(changed)))
-    return ranks
+    return [k for k in keys if k.min() != k.max()]
 
 
 def explain(candidates, rules, i):

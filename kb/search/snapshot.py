@@ -160,13 +160,13 @@ class Snapshot:
 
     def postings(self, field, term):
         """``(doc ids, term frequencies)`` of ``term`` in ``field``, cached."""
+        if field in self.field_terms and term not in self.field_terms[field]:
+            return NO_POSTINGS  # most terms are in body text only: no lookup at all
         key = (field, term)
         try:
             return self._postings[key]
         except KeyError:
             pass
-        if field in self.field_terms and term not in self.field_terms[field]:
-            return NO_POSTINGS
         with self._io:
             value = self.reader.postings(field, term)
         with self._postings_lock:

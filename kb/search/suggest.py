@@ -25,7 +25,7 @@ def suggest(gen, text, typing, limit, profile, rules):
     matches = scorer.score(gen, query, profile, fields=("title",), blend=False)
     ids = np.flatnonzero(matches.total > 0)
     candidates = ranking.Candidates(gen, query, matches, profile, ids)
-    ranked = ids[collectors.top_k(ranking.rank(candidates, rules), limit * 40, gen.order[ids])]
+    ranked = ids[collectors.top_k(ranking.sort_keys(candidates, rules), limit * 40, gen.order[ids])]
     ranked = ranked[matches.matched[ranked] == len(query.slots)]
     # Articles before FAQ questions, then score; one suggestion per text.
     ranked = sorted(ranked[: limit * 8], key=lambda d: (gen.kind[d] != 0, -matches.total[d]))
