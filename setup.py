@@ -21,6 +21,7 @@ setup(
         "numpy>=1.26",
         "rapidfuzz>=3",
         "Jinja2>=3.1",
+        "cachetools>=5.3",
     ],
     extras_require={
         "test": [

@@ -26,7 +26,7 @@ class Config:
     workers: int = 1
     cors_origins: tuple = ()
     reload_seconds: float = 1.0
-    cache_size: int = 2048
+    cache_mb: float = 64.0
 
     @classmethod
     def from_env(cls, env=None, **overrides):

@@ -34,6 +34,7 @@ makes the forgiving parts cheap and bounded:
 import html
 import math
 import re
+import sys
 import threading
 import time
 from bisect import bisect_left
@@ -51,6 +52,7 @@ from whoosh.reading import TermNotFound
 
 from . import generations
 from .articles import KINDS, render_html
+from .bounded import BoundedLRU
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import SYNONYMS, VOCABULARY
 from .schema import ANALYZER, BM25_K1, FIELD_B, FIELD_WEIGHTS
@@ -179,7 +181,7 @@ class _Prepared:
     stored fields by document count.
     """
 
-    def __init__(self, path, cache_postings=4_000_000, stored_cache=4096):
+    def __init__(self, path, cache_postings=4_000_000, stored_bytes=32 << 20):
         self.path = Path(path)
         self.name = self.path.name
         self.lease = generations.ReaderLease(self.path)
@@ -193,7 +195,7 @@ class _Prepared:
             self.lease.release()
             raise
         self._io = threading.Lock()
-        self._stored = _LRU(stored_cache)
+        self._stored = BoundedLRU(stored_bytes)
         self._cache = OrderedDict()
         self._cached = 0
         self._cache_limit = cache_postings
@@ -376,31 +378,6 @@ class _Prepared:
         return int(self.word_df[i]) if i < len(self.words) and self.words[i] == word else 0
 
 
-class _LRU:
-    """A small thread-safe least-recently-used map (the result cache)."""
-
-    def __init__(self, size):
-        self.size = size
-        self._data = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key, value):
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-
 def _nested(a, b):
     return a <= b or b <= a
 
@@ -465,15 +442,16 @@ class _Slot:
 class Engine:
     """Searches the current generation of the index in ``index_dir``."""
 
-    def __init__(self, index_dir, reload_seconds=1.0, cache_size=2048):
+    def __init__(self, index_dir, reload_seconds=1.0, cache_mb=64):
         self.index_dir = Path(index_dir)
         self.reload_seconds = reload_seconds
-        self._results = _LRU(cache_size)  # keyed by generation: a new one starts afresh
+        # Bounded in bytes (one answer is 1-300 KB); keyed by generation: a new one starts afresh.
+        self._results = BoundedLRU(cache_mb * (1 << 20))
         self._lock = threading.Lock()
         self._current = None
         self._checked = 0.0
         self._preparing = None
-        self._html_cache = OrderedDict()
+        self._html_cache = BoundedLRU(16 << 20, sizeof=sys.getsizeof)  # rendered article HTML
 
     # -- generations -------------------------------------------------------
 
@@ -544,6 +522,10 @@ class Engine:
                 return True
             time.sleep(0.02)
         return False
+
+    def cache_stats(self):
+        """The result cache's lookups so far and its size: ``(hits, misses, bytes)``."""
+        return self._results.hits, self._results.misses, self._results.bytes
 
     def close(self):
         """Release every generation (the process is stopping)."""
@@ -921,14 +903,10 @@ class Engine:
         if not docs or docs[0]["kind"] != "article":
             raise NotFound(f"no article with slug {slug!r}")
         head = docs[0]
-        with self._lock:
-            html = self._html_cache.get(slug)
+        html = self._html_cache.get(slug)
         if html is None:
             html = render_html(head["markdown"])
-            with self._lock:
-                self._html_cache[slug] = html
-                if len(self._html_cache) > 256:
-                    self._html_cache.popitem(last=False)
+            self._html_cache.put(slug, html)
         entry = lambda d: {"id": d["id"], "anchor": d["anchor"], "url": d["url"]}  # noqa: E731
         return {
             **head["meta"],

@@ -140,7 +140,7 @@ def _index_missing(req, resp, exc, params):
 
 def create_app(config, engine=None):
     """The Falcon app for ``config`` (pass ``engine`` to share or fake one)."""
-    engine = engine or Engine(config.index_dir, reload_seconds=config.reload_seconds, cache_size=config.cache_size)
+    engine = engine or Engine(config.index_dir, reload_seconds=config.reload_seconds, cache_mb=config.cache_mb)
     middleware = [HttpCaching(engine, cors=bool(config.cors_origins))]
     if config.cors_origins:
         origins = "*" if "*" in config.cors_origins else list(config.cors_origins)
