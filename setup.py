@@ -26,6 +26,7 @@ setup(
     extras_require={
         "test": [
             "pytest>=8",
+            "hypothesis>=6",
             "jsonschema>=4.18",
             "openapi-spec-validator>=0.7",
             "playwright>=1.40",

@@ -6,11 +6,12 @@ Every error is JSON of one shape::
     {"error": {"code": "bad_parameter", "message": "...", "parameter": "limit"}}
 """
 
+import os
 import time
 
 import falcon
 
-from . import __version__, pages
+from . import __version__, pages, serving
 from .caching import HttpCaching
 from .config import Config
 from .errors import BadQuery, IndexMissing, NotFound
@@ -112,13 +113,16 @@ class ArticlesResource:
 
 
 class HealthResource:
-    """``GET /health``: the generation served, when it was built, its counts."""
+    """``GET /health``: the generation served, when it was built, its counts; whether this worker is ready."""
 
     def __init__(self, engine):
         self.engine = engine
 
     def on_get(self, req, resp):
-        resp.media = {**self.engine.health(), "version": __version__}
+        ready = not serving.DRAINING.is_set()  # a stopping worker: send visitors elsewhere
+        resp.media = {**self.engine.health(), "version": __version__, "ready": ready, "pid": os.getpid()}
+        if not ready:
+            resp.status = falcon.HTTP_503
 
 
 def _bad_query(req, resp, exc, params):
