@@ -22,6 +22,7 @@ setup(
         "rapidfuzz>=3",
         "Jinja2>=3.1",
         "cachetools>=5.3",
+        "prometheus-client>=0.20",
     ],
     extras_require={
         "test": [

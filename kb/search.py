@@ -931,6 +931,7 @@ class Engine:
             "counts": record.get("counts", {}),
             "documents": gen.n_live,
             "problems": len(record.get("problems", [])),
+            "build_seconds": record.get("build_seconds"),
         }
 
 

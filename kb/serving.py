@@ -25,10 +25,13 @@ workers (one per CPU by default) that all accept on it, each running
 """
 
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
+from contextlib import contextmanager
 
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
@@ -39,6 +42,9 @@ from waitress.task import ThreadedTaskDispatcher
 
 #: Set in a worker once it has begun draining: ``/health`` then answers 503.
 DRAINING = threading.Event()
+
+#: Where prometheus-client's multiprocess mode keeps each process's metrics.
+ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 #: A worker that dies younger than this is restarted after this delay (a crash loop
 #: must not spin); an older one is replaced at once.
@@ -195,6 +201,7 @@ class Supervisor:
         self.retiring = set()  # pids told to drain (SIGHUP, stop)
         self.pending = []  # times at which to start a replacement
         self.restarts = 0
+        self.on_restart = lambda: None
         self.stopping = False
 
     def _spawn(self):
@@ -268,8 +275,9 @@ class Supervisor:
         self.pending = [t for t in self.pending if t > now]
         for _ in due:
             if not self.stopping:
-                pid = self._spawn()
                 self.restarts += 1
+                self.on_restart()  # counted first: a scrape that sees the new worker sees the restart
+                pid = self._spawn()
                 log(f"worker {pid} started")
 
     def restart(self):
@@ -318,7 +326,34 @@ class Supervisor:
 def serve(sock, config, workers):
     """``kb serve`` after the socket is bound: supervise ``workers`` workers until stopped."""
     _raise_file_limit(config.connection_limit + 64)
-    return Supervisor(sock, config, workers).run()
+    with metrics_dir():
+        from . import metrics  # only now: prometheus_client reads PROMETHEUS_MULTIPROC_DIR on import
+
+        supervisor = Supervisor(sock, config, workers, on_exit=metrics.worker_exited)
+        supervisor.on_restart = metrics.WORKER_RESTARTS.inc
+        return supervisor.run()
+
+
+@contextmanager
+def metrics_dir():
+    """A fresh ``PROMETHEUS_MULTIPROC_DIR`` for the workers forked inside it; removed after.
+
+    Entered before ``prometheus_client`` is imported, so that every process
+    writes its metrics there and ``/metrics`` sums them (see :mod:`kb.metrics`).
+    """
+    if "prometheus_client" in sys.modules and not os.environ.get(ENV):
+        log("warning: prometheus_client was imported before kb serve set up its metrics directory")
+    path = tempfile.mkdtemp(prefix="kb-metrics-")
+    previous = os.environ.get(ENV)
+    os.environ[ENV] = path
+    try:
+        yield path
+    finally:
+        if previous is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = previous
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _raise_file_limit(wanted):

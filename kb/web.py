@@ -11,7 +11,7 @@ import time
 
 import falcon
 
-from . import __version__, pages, serving
+from . import __version__, metrics, pages, serving
 from .caching import HttpCaching
 from .config import Config
 from .errors import BadQuery, IndexMissing, NotFound
@@ -145,7 +145,7 @@ def _index_missing(req, resp, exc, params):
 def create_app(config, engine=None):
     """The Falcon app for ``config`` (pass ``engine`` to share or fake one)."""
     engine = engine or Engine(config.index_dir, reload_seconds=config.reload_seconds, cache_mb=config.cache_mb)
-    middleware = [HttpCaching(engine, cors=bool(config.cors_origins))]
+    middleware = [metrics.MetricsMiddleware(engine), HttpCaching(engine, cors=bool(config.cors_origins))]
     if config.cors_origins:
         origins = "*" if "*" in config.cors_origins else list(config.cors_origins)
         middleware.append(falcon.CORSMiddleware(allow_origins=origins))
@@ -162,6 +162,7 @@ def create_app(config, engine=None):
     app.add_route("/articles/{slug}", pages.ArticlePage(engine, ArticlesResource(engine)), suffix="item")
     app.add_route("/health", HealthResource(engine))
     app.add_route("/openapi.json", OpenAPIResource())
+    metrics.add_routes(app, engine)  # /metrics
     pages.add_routes(app, engine)  # /, /widget.js, /widget.css
     return app
 

@@ -194,7 +194,8 @@ def kb_serve(tmp_path):
     assert build(articles, index).ok
     port = free_port()
     log = tmp_path / "serve.log"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp_path / "tmp")}  # where the metrics go
     argv = [sys.executable, "-m", "kb", "serve", "--index", str(index), "--port", str(port), "--workers", "2"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -233,3 +234,46 @@ def test_sighup_restarts_workers_and_sigterm_exits_0(kb_serve):
     assert proc.wait(WAIT) == 0
     assert "stopped" in log.read_text()
     assert not _accepts(port)
+
+
+def test_metrics_add_up_across_workers_and_are_removed_at_exit(kb_serve, tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    proc, port, log = kb_serve
+    assert list((tmp_path / "tmp").glob("kb-metrics-*"))
+    for n in range(20):  # a new connection each: both workers answer some
+        assert get(port, f"/search?q=miscarriage+{n}")[0] == 200
+    os.kill(min(children(proc.pid)), signal.SIGKILL)
+    assert wait_until(lambda: answers(port) and len(children(proc.pid)) == 2)
+
+    def sample(name, **labels):
+        status, body = get(port, "/metrics")
+        assert status == 200
+        for family in text_string_to_metric_families(body.decode()):
+            for s in family.samples:
+                if s.name == name and s.labels == labels:
+                    return s.value
+        return None
+
+    assert sample("kb_http_requests_total", route="/search", status="200") == 20  # the dead worker's too
+    assert sample("kb_worker_restarts_total") == 1
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(WAIT) == 0, log.read_text()
+    assert not list((tmp_path / "tmp").glob("kb-metrics-*")), log.read_text()
+
+
+def test_health_says_a_draining_worker_is_not_ready(tmp_path):
+    from falcon import testing
+
+    from kb.web import create_app
+
+    articles, index = copy_all_articles(tmp_path / "articles"), tmp_path / "index"
+    assert build(articles, index).ok
+    client = testing.TestClient(create_app(Config(articles_dir=articles, index_dir=index)))
+    assert client.simulate_get("/health").json["ready"] is True
+    serving.DRAINING.set()
+    try:
+        r = client.simulate_get("/health")
+        assert r.status_code == 503 and r.json["ready"] is False and r.json["pid"] == os.getpid()
+    finally:
+        serving.DRAINING.clear()
