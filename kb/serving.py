@@ -24,6 +24,7 @@ workers (one per CPU by default) that all accept on it, each running
   the first visitors it takes never wait for the index to load.
 """
 
+import logging
 import os
 import shutil
 import signal
@@ -170,6 +171,8 @@ def run_worker(sock, config):
     except IndexMissing:
         pass  # requests get 503 index_missing until one is built
     server = Server(create_app(config, engine=engine), sock, config)
+    # "Task queue depth is N" on every busy moment would bury the log; the queue shows in /metrics latency.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: server.drain())
     server.serve()
