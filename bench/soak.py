@@ -437,6 +437,9 @@ class Soak:
         row.failures = dict(self._extra.kinds)
 
 
+SCENARIOS = ("baseline", "reindex_loop", "worker_kill", "slow", "flood", "long_words", "full_cache")
+
+
 def _env():
     return {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
@@ -470,9 +473,18 @@ def parse_args(argv=None):
     p.add_argument("--long-words", type=int, default=16000)
     p.add_argument("--word-length", type=int, default=9000)
     p.add_argument("--cache-queries", type=int, default=1200, help="distinct group=article queries (default 1200)")
+    p.add_argument(
+        "--only",
+        type=lambda v: [x for x in v.split(",") if x],
+        help=f"run only these scenarios, comma-separated, in order (default: {','.join(SCENARIOS)})",
+    )
     p.add_argument("--limit", type=int, help="use only the first N articles (a quick trial)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    unknown = set(args.only or ()) - set(SCENARIOS)
+    if unknown:
+        p.error(f"unknown scenario {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS)}")
+    return args
 
 
 def main(argv=None):
@@ -501,16 +513,8 @@ def main(argv=None):
             server.wait_ready()
             time.sleep(1)  # every worker has opened the index
             soak = Soak(args, server, port, articles, index, corpus, files, pool)
-            for scenario in (
-                soak.baseline,
-                soak.reindex_loop,
-                soak.worker_kill,
-                soak.slow,
-                soak.flood,
-                soak.long_words,
-                soak.full_cache,
-            ):
-                scenario()
+            for name in args.only or SCENARIOS:
+                getattr(soak, name)()
             stopped = time.monotonic()
             server.stop()
             stop_s = time.monotonic() - stopped

@@ -26,7 +26,7 @@ class Config:
     workers: int = 0  # 0: one per CPU
     cors_origins: tuple = ()
     reload_seconds: float = 1.0
-    cache_mb: float = 64.0
+    cache_mb: float = 32.0
     # Serving (kb/serving.py): slots per worker, seconds before an idle connection
     # or an incomplete request is closed, seconds a stopping worker may finish requests.
     connection_limit: int = 1000

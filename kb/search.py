@@ -181,7 +181,7 @@ class _Prepared:
     stored fields by document count.
     """
 
-    def __init__(self, path, cache_postings=4_000_000, stored_bytes=32 << 20):
+    def __init__(self, path, cache_postings=4_000_000, stored_bytes=16 << 20):
         self.path = Path(path)
         self.name = self.path.name
         self.lease = generations.ReaderLease(self.path)
@@ -442,7 +442,7 @@ class _Slot:
 class Engine:
     """Searches the current generation of the index in ``index_dir``."""
 
-    def __init__(self, index_dir, reload_seconds=1.0, cache_mb=64):
+    def __init__(self, index_dir, reload_seconds=1.0, cache_mb=32):
         self.index_dir = Path(index_dir)
         self.reload_seconds = reload_seconds
         # Bounded in bytes (one answer is 1-300 KB); keyed by generation: a new one starts afresh.

@@ -330,7 +330,9 @@ def serve(sock, config, workers):
     """``kb serve`` after the socket is bound: supervise ``workers`` workers until stopped."""
     _raise_file_limit(config.connection_limit + 64)
     with metrics_dir():
-        from . import metrics  # only now: prometheus_client reads PROMETHEUS_MULTIPROC_DIR on import
+        # Only now: prometheus_client reads PROMETHEUS_MULTIPROC_DIR on import.  kb.web (and
+        # the engine) are imported before the fork, so a replacement worker starts sooner.
+        from . import metrics, web  # noqa: F401
 
         supervisor = Supervisor(sock, config, workers, on_exit=metrics.worker_exited)
         supervisor.on_restart = metrics.WORKER_RESTARTS.inc
