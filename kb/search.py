@@ -305,6 +305,10 @@ class _Prepared:
         with self._io:
             value = _read_postings(self.reader, f, term)
         ids = value[0]
+        if not len(ids):
+            # A miss costs no postings, so the bound below would never evict it: a
+            # visitor's 9,000-letter words would pile up (a miss is cheap to read again).
+            return value
         with self._cache_lock:
             if key not in self._cache:
                 self._cache[key] = value

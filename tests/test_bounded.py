@@ -1,5 +1,7 @@
 """Caches bounded in bytes: the result cache, the stem cache, their accounting."""
 
+import random
+import string
 import sys
 import threading
 
@@ -93,3 +95,19 @@ def test_stem_cache_skips_absurd_words_and_stays_bounded():
         assert analyzer._cached <= 20_000
     assert sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in analyzer._cache.items()) <= 20_000
     assert analyzer.term("word1999s") == ANALYZER.term("word1999s")
+
+
+def test_unique_long_words_leave_nothing_behind(tmp_path):
+    """Each query of never-seen 3,000-letter words once left its terms in the posting cache for good."""
+    articles, index = tmp_path / "a", tmp_path / "i"
+    copy_all_articles(articles)
+    build(articles, index)
+    engine = Engine(index, cache_mb=0)
+    engine.search("miscarriage ivf")
+    gen = engine._current
+    postings_before, stems_before = len(gen._cache), len(ANALYZER._cache)
+    rng = random.Random(5)
+    for _ in range(30):
+        engine.search("".join(rng.choice(string.ascii_lowercase) for _ in range(3000)))
+    assert len(gen._cache) == postings_before
+    assert len(ANALYZER._cache) <= stems_before
