@@ -15,7 +15,8 @@ each answer took:
 5. **connection flood**: 500 connections opened at once, each sending one
    request and then holding its connection open (reopened when closed).
 6. **unique long words**: 16,000 queries, each one unique 9,000-letter word.
-7. **full result cache**: distinct ``limit=50&group=article`` queries, the
+7. **every article page**: each article's JSON once (HTML and stored-field caches).
+8. **full result cache**: distinct ``limit=50&group=article`` queries, the
    largest answers kb gives, enough to fill every worker's result cache.
 
 It prints one table: requests, failed answers, probe latency, the largest
@@ -45,7 +46,7 @@ from urllib.parse import urlencode
 
 from .load import HOST, Server, free_port, percentile, proc_status_kb
 from .queries import SearchBoxPool, article_files, read_corpus_text
-from .run import edit_one_article, link_corpus, nonsense_word
+from .run import article_slug, edit_one_article, link_corpus, nonsense_word
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 30.0  # seconds any one request may take before it counts as failed
@@ -386,8 +387,10 @@ class Soak:
                     answered = time.monotonic() - killed
                     break
             time.sleep(3)
-            return f"replacement forked {forked * 1000:.0f} ms after SIGKILL" + (
-                f", answered after {answered * 1000:.0f} ms" if answered else ", not seen answering in 15 s"
+            return (
+                "failures: connections the killed worker held; "
+                + (f"replacement forked {forked * 1000:.0f} ms after SIGKILL")
+                + (f", answered after {answered * 1000:.0f} ms" if answered else ", not seen answering in 15 s")
             )
 
         self.scenario("worker SIGKILL under load", body, clients=4, paths=self.search_paths(2000))
@@ -421,6 +424,20 @@ class Soak:
         row.failed += self._extra.failed
         row.failures = dict(self._extra.kinds)
 
+    def article_pages(self):
+        paths = ["/articles/" + article_slug(f) for f in self.files]
+
+        def body():
+            with Clients(self.port, 4, paths, cycle=False) as load:
+                load.wait()
+            self._extra = load.tally
+            return f"every article's JSON once ({len(paths)}); peak worker RSS {worker_peak_mb(self.server):.0f} MB"
+
+        row = self.scenario("every article page", body)
+        row.requests += self._extra.ok + self._extra.failed
+        row.failed += self._extra.failed
+        row.failures = dict(self._extra.kinds)
+
     def full_cache(self):
         n = self.args.cache_queries
         paths = ["/search?" + urlencode({"q": q, "limit": 50, "group": "article"}) for q in self.pool.take(n)]
@@ -437,7 +454,7 @@ class Soak:
         row.failures = dict(self._extra.kinds)
 
 
-SCENARIOS = ("baseline", "reindex_loop", "worker_kill", "slow", "flood", "long_words", "full_cache")
+SCENARIOS = ("baseline", "reindex_loop", "worker_kill", "slow", "flood", "long_words", "article_pages", "full_cache")
 
 
 def _env():
