@@ -5,7 +5,7 @@ import string
 import sys
 import threading
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kb.bounded import BoundedLRU, deep_size
@@ -76,14 +76,31 @@ def test_result_cache_is_bounded_in_bytes(tmp_path):
 
 
 def test_cached_and_uncached_answers_agree(tmp_path):
+    """A small cache (evicting all the time) answers exactly as no cache, the first time and the second."""
     articles, index = tmp_path / "a", tmp_path / "i"
     copy_all_articles(articles)
     build(articles, index)
-    cached, uncached = Engine(index), Engine(index, cache_mb=0)
-    for q in ["miscarriage", "ivf egg", "endometriosis pain", "miscarriage"]:
-        a, b = cached.search(q, limit=5).as_dict(), uncached.search(q, limit=5).as_dict()
-        a.pop("took_ms"), b.pop("took_ms")
-        assert a == b
+    cached, uncached = Engine(index, cache_mb=0.1), Engine(index, cache_mb=0)
+    words = ["miscarriage", "ivf", "egg", "endometriosis", "pain", "misc", "pregnancy", "test", "zzq", "what"]
+
+    def answer(engine, q, limit, group):
+        d = engine.search(q, limit=limit, group=group).as_dict()
+        d.pop("took_ms")
+        return d
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        st.lists(st.sampled_from(words), min_size=1, max_size=3).map(" ".join),
+        st.sampled_from([1, 3, 10, 50]),
+        st.sampled_from([None, "article"]),
+    )
+    def agree(q, limit, group):
+        expected = answer(uncached, q, limit, group)
+        assert answer(cached, q, limit, group) == expected
+        assert answer(cached, q, limit, group) == expected  # now from the cache, or evicted already
+
+    agree()
+    assert cached.cache_stats()[0] > 0 and cached.cache_stats()[2] <= 0.1 * (1 << 20)
 
 
 def test_stem_cache_skips_absurd_words_and_stays_bounded():
