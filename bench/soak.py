@@ -388,7 +388,7 @@ class Soak:
                     break
             time.sleep(3)
             return (
-                "failures: connections the killed worker held; "
+                "a failure here is a request on a connection the killed worker held; "
                 + (f"replacement forked {forked * 1000:.0f} ms after SIGKILL")
                 + (f", answered after {answered * 1000:.0f} ms" if answered else ", not seen answering in 15 s")
             )
