@@ -23,6 +23,7 @@ setup(
         "Jinja2>=3.1",
         "cachetools>=5.3",
         "prometheus-client>=0.20",
+        "python-json-logger>=3.1,<5",
     ],
     extras_require={
         "test": [
@@ -31,6 +32,7 @@ setup(
             "jsonschema>=4.18",
             "openapi-spec-validator>=0.7",
             "playwright>=1.40",
+            "hypothesis>=6",
         ],
     },
     entry_points={"console_scripts": ["kb = kb.cli:main"]},

@@ -543,8 +543,9 @@ def main(argv=None):
             "Probe: a new connection and GET /search every 100 ms. RSS: the largest worker's VmRSS."
         )
         print(render(soak.rows, facts))
-        log_text = (tmp / "serve.log").read_text(errors="replace")
-        print("\nkb serve's log:\n" + "\n".join("  " + line for line in log_text.splitlines()[-12:]))
+        lines = (tmp / "serve.log").read_text(errors="replace").splitlines()
+        supervisor = [line for line in lines if "kb.serve" in line or line.startswith("kb: ")]  # not request lines
+        print("\nkb serve's supervisor log:\n" + "\n".join("  " + line for line in supervisor[-12:]))
     finally:
         if args.keep:
             log(f"kept {tmp}")

@@ -63,11 +63,11 @@ class MetricsMiddleware:
         self._seen = (0, 0)  # cache hits and misses already counted
 
     def process_request(self, req, resp):
-        req.context.kb_started = time.perf_counter()
+        req.context.kb_metrics_started = time.perf_counter()
 
     def process_response(self, req, resp, resource, req_succeeded):
         route = _route(req)
-        started = getattr(req.context, "kb_started", None)
+        started = getattr(req.context, "kb_metrics_started", None)
         if started is not None:
             LATENCY.labels(route).observe(time.perf_counter() - started)
         REQUESTS.labels(route, str(resp.status_code)).inc()

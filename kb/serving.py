@@ -17,7 +17,7 @@ workers (one per CPU by default) that all accept on it, each running
   3.0 would send ``100 Continue`` and then wait for a body that never comes,
   holding the connection (and never answering).
 - **A dead worker is replaced at once** (the supervisor waits for ``SIGCHLD``)
-  and logged; ``SIGTERM``/``SIGINT`` stop accepting, let requests in flight
+  and logged (``kb.serve`` logger); ``SIGTERM``/``SIGINT`` stop accepting, let requests in flight
   finish (at most ``KB_DRAIN_SECONDS``) and exit 0; ``SIGHUP`` starts fresh
   workers, then drains the old ones: a graceful restart.
 - A new worker opens the index generation before it accepts a connection, so
@@ -180,8 +180,12 @@ def run_worker(sock, config):
     return 0
 
 
-def log(message):
-    print(f"kb: {message}", file=sys.stderr, flush=True)
+_log = logging.getLogger("kb.serve")
+
+
+def log(message, level=logging.INFO):
+    """A supervisor line on the ``kb.serve`` logger (JSON or text, as kb.logs configures it)."""
+    _log.log(level, message)
 
 
 class Supervisor:
@@ -217,9 +221,7 @@ class Supervisor:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
                 code = self.target(self.sock, self.config) or 0
             except BaseException:
-                import traceback
-
-                traceback.print_exc()
+                _log.exception("worker %d failed", os.getpid())
             finally:
                 sys.stderr.flush()
                 os._exit(code)
@@ -268,7 +270,7 @@ class Supervisor:
             code = os.waitstatus_to_exitcode(status)
             how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
             young = time.monotonic() - started < RESPAWN_DELAY
-            log(f"worker {pid} {how}; {'restarting it in 1 s' if young else 'replacing it'}")
+            log(f"worker {pid} {how}; {'restarting it in 1 s' if young else 'replacing it'}", logging.WARNING)
             self.pending.append(time.monotonic() + (RESPAWN_DELAY if young else 0))
             self._respawn_due()
 
@@ -308,7 +310,7 @@ class Supervisor:
             signal.sigtimedwait(self.SIGNALS, 0.2)
             self._reap()
         for pid in list(self.retiring):
-            log(f"worker {pid} still busy after {self.config.drain_seconds:g} s; killing it")
+            log(f"worker {pid} still busy after {self.config.drain_seconds:g} s; killing it", logging.WARNING)
             self._signal(pid, signal.SIGKILL)
             try:
                 os.waitpid(pid, 0)
@@ -347,7 +349,7 @@ def metrics_dir():
     writes its metrics there and ``/metrics`` sums them (see :mod:`kb.metrics`).
     """
     if "prometheus_client" in sys.modules and not os.environ.get(ENV):
-        log("warning: prometheus_client was imported before kb serve set up its metrics directory")
+        log("prometheus_client was imported before kb serve set up its metrics directory", logging.WARNING)
     path = tempfile.mkdtemp(prefix="kb-metrics-")
     previous = os.environ.get(ENV)
     os.environ[ENV] = path
