@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from kb.bounded import BoundedLRU, deep_size
 from kb.indexer import build
-from kb.schema import ANALYZER
 from kb.search import Engine, Hit, Results
+from kb.store.schema import ANALYZER
 from kb.text import Analyzer
 
 from .conftest import copy_all_articles
