@@ -366,7 +366,7 @@ PATHS = {
         [],
         {
             "200": {
-                "description": "Prometheus text format 0.0.4.",
+                "description": "The Prometheus text exposition format, as prometheus-client writes it.",
                 "content": {"text/plain": {"schema": {"type": "string"}}},
             }
         },
