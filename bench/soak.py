@@ -340,6 +340,8 @@ class Soak:
         row.probe = probe.summary()
         row.requests += row.probe["n"]
         row.failed += probe.failed
+        if probe.failed:
+            row.failures["probe"] = probe.failed
         row.rss_after = worker_rss_mb(self.server)
         row.restarts = (restarts(self.port) or 0.0) - before
         self.rows.append(row)
@@ -422,7 +424,7 @@ class Soak:
         row = self.scenario(f"{n} unique long words", body)
         row.requests += self._extra.ok + self._extra.failed
         row.failed += self._extra.failed
-        row.failures = dict(self._extra.kinds)
+        row.failures.update(self._extra.kinds)
 
     def article_pages(self):
         paths = ["/articles/" + article_slug(f) for f in self.files]
@@ -436,7 +438,7 @@ class Soak:
         row = self.scenario("every article page", body)
         row.requests += self._extra.ok + self._extra.failed
         row.failed += self._extra.failed
-        row.failures = dict(self._extra.kinds)
+        row.failures.update(self._extra.kinds)
 
     def full_cache(self):
         n = self.args.cache_queries
@@ -451,7 +453,7 @@ class Soak:
         row = self.scenario("full result cache", body)
         row.requests += self._extra.ok + self._extra.failed
         row.failed += self._extra.failed
-        row.failures = dict(self._extra.kinds)
+        row.failures.update(self._extra.kinds)
 
 
 SCENARIOS = ("baseline", "reindex_loop", "worker_kill", "slow", "flood", "long_words", "article_pages", "full_cache")
