@@ -279,3 +279,21 @@ def test_health_says_a_draining_worker_is_not_ready(tmp_path):
         assert r.status_code == 503 and r.json["ready"] is False and r.json["pid"] == os.getpid()
     finally:
         serving.DRAINING.clear()
+
+
+def test_a_worker_dying_at_start_is_restarted_after_a_pause(tmp_path):
+    """A crash loop must not spin: a worker that dies young is restarted after RESPAWN_DELAY."""
+    script = f"""
+import os, signal, socket, sys, threading
+sys.path.insert(0, {str(REPO)!r})
+from kb.config import Config
+from kb.serving import Supervisor
+sock = socket.socket(); sock.bind(("127.0.0.1", 0)); sock.listen(8)
+main = threading.main_thread().ident  # the thread that blocks the signals and waits for them
+threading.Timer(2.5, lambda: signal.pthread_kill(main, signal.SIGTERM)).start()
+supervisor = Supervisor(sock, Config(drain_seconds=1), 1, target=lambda sock, config: 3)
+sys.exit(supervisor.run())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 0, done.stderr
+    assert "exited with status 3; restarting it in 1 s" in done.stderr
