@@ -27,6 +27,9 @@ class Config:
     cors_origins: tuple = ()
     reload_seconds: float = 1.0
     cache_size: int = 2048
+    # The sentence-embedding model (kb.semantic): an .onnx file or a directory with
+    # one and its tokenizer.json; empty: the model the semantic extra installs.
+    embedding_model: str = ""
 
     @classmethod
     def from_env(cls, env=None, **overrides):

