@@ -143,7 +143,8 @@ def embed_cached(embedder, texts, previous=None, progress=None, batch=64):
             report.reused += 1
         else:
             todo.setdefault(key, []).append(i)
-    pending = list(todo.items())
+    # Similar lengths side by side: a batch is padded to its longest text.
+    pending = sorted(todo.items(), key=lambda item: len(texts[item[1][0]]))
     embed_started = time.perf_counter()
     for start in range(0, len(pending), batch):
         chunk = pending[start : start + batch]
