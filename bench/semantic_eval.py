@@ -1,7 +1,7 @@
 """Does a sentence-embedding model improve kb's ranking?  Rerank kb's lexical top k, per category.
 
     nice -n 10 python -m bench.semantic_eval --corpus ../shared/corpus/medquad \\
-        --model minilm-l6-int8= --model minilm-l3=/path/to/paraphrase-MiniLM-L3-v2.onnx:128
+        --model minilm-l6-dynint8=dynint8::128 --model minilm-l6-int8=:128 --liveqa ../shared/corpus/liveqa
 
 For every query of the development set (``--devset``, strict judgments:
 article ids and FAQ ids ``slug#qN``, N mapped to kb's heading order through
@@ -21,7 +21,8 @@ seed category, a paired bootstrap of ALL against lexical, and, per model, the
 query embedding latency (one thread, one query at a time, in a fresh
 subprocess) and the RSS the model adds.  Document vectors are cached by
 content hash in ``--cache`` (kb's own :func:`~kb.semantic.embed_cached`), so a
-second run embeds nothing.
+second run embeds nothing.  ``--liveqa`` adds LiveQA 2017 summaries at FAQ
+level: alpha chosen on kb eval's tuning half, the check half scored with it.
 
 Figures from the corpus: MedQuAD, Ben Abacha & Demner-Fushman 2019, CC BY 4.0.
 """
@@ -100,12 +101,36 @@ def hit_id(hit):
     return f"{hit.slug}#q{hit.position}" if hit.kind == "faq" else hit.id
 
 
-def lexical_runs(index, queries, k):
+def lexical_runs(index, queries, k, kind=None):
     """``{qid: [(id, score, hit)]}``: today's kb top ``k``, one list of articles and FAQ entries."""
     from kb.search import Engine
 
     engine = Engine(index, reload_seconds=3600, cache_size=0)
-    return {qid: [(hit_id(h), h.score, h) for h in engine.search(q, limit=k).hits] for qid, _, q in queries}
+    return {qid: [(hit_id(h), h.score, h) for h in engine.search(q, limit=k, kind=kind).hits] for qid, _, q in queries}
+
+
+def read_liveqa(liveqa, corpus):
+    """LiveQA 2017 summaries at FAQ level: ``[(qid, 'tune' or 'check', text)]`` and qrels.
+
+    The halves are ``kb eval``'s: the questions judged relevant at FAQ or article
+    level, in id order, alternately.
+    """
+    from kb.evaluate import RELEVANT, read_qrels, read_queries
+
+    to_heading = {}
+    with open(Path(corpus) / "_index" / "qa_pairs.tsv", encoding="utf-8") as f:
+        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if row["md_faq_index"]:
+                to_heading[row["qa_id"]] = f"{row['slug']}#q{row['md_faq_index']}"
+    faq = read_qrels(Path(liveqa) / "qrels.faq.txt", to_heading.get)
+    article = read_qrels(Path(liveqa) / "qrels.article.txt")
+    judged = sorted(
+        {q for qrels in (faq, article) for q, j in qrels.items() if any(g >= RELEVANT for g in j.values())}, key=int
+    )
+    tune = set(judged[0::2])
+    queries = read_queries(Path(liveqa) / "queries.summary.tsv")
+    scored = {q: j for q, j in faq.items() if any(g >= RELEVANT for g in j.values())}
+    return [(q, "tune" if q in tune else "check", queries[q][1]) for q in judged if q in scored], scored
 
 
 def candidate_texts(runs, corpus, articles, how):
@@ -259,6 +284,54 @@ def rerank(run, vectors, qvec, method, alpha):
     return [ids[i] for i in order], cos
 
 
+def liveqa_eval(embedder, how, name, queries, qrels, runs, args, cache):
+    """Per blend: alpha chosen on the tune half, the check half scored with it (question-like gate)."""
+    from kb.semantic.fusion import question_like
+
+    texts = candidate_texts(runs, args.corpus, args.articles, how)
+    log(f"  LiveQA {name}/{how}: {len(texts)} candidate documents")
+    vectors, _ = embed_candidates(embedder, texts, cache)
+    embed_queries = getattr(embedder, "embed_queries", embedder.embed)
+    qvecs = dict(zip([q[0] for q in queries], embed_queries([q for _, _, q in queries])))
+    half = {qid: h for qid, h, _ in queries}
+    lexical = {qid: [d for d, _, _ in runs[qid]] for qid, _, _ in queries}
+    base = ndcg_per_query(qrels, lexical)
+
+    def mean(per, which):
+        return float(np.mean([v for q, v in per.items() if half[q] == which]))
+
+    rows = []
+    for method in METHODS:
+        best, sweep = None, {}
+        for alpha in ALPHAS:
+            ranked = {
+                qid: rerank(runs[qid], vectors, qvecs[qid], method, alpha)[0]
+                if question_like(q) and runs[qid]
+                else lexical[qid]
+                for qid, _, q in queries
+            }
+            per = ndcg_per_query(qrels, ranked)
+            sweep[alpha] = {"tune": mean(per, "tune"), "check": mean(per, "check")}
+            if best is None or mean(per, "tune") > best[1]:
+                best = (alpha, mean(per, "tune"), per)
+        alpha, tune, per = best
+        check = [q for q in per if half[q] == "check"]
+        rows.append(
+            {
+                "name": f"{name}/{how}/{method}",
+                "alpha": alpha,
+                "tune": tune,
+                "check": mean(per, "check"),
+                "lexical_tune": mean(base, "tune"),
+                "lexical_check": mean(base, "check"),
+                "check_vs_lexical": paired_bootstrap({q: base[q] for q in check}, per),
+                "questions": {"tune": sum(h == "tune" for h in half.values()), "check": len(check)},
+                "sweep": sweep,
+            }
+        )
+    return rows
+
+
 # -- latency and memory, in a fresh process --------------------------------------
 
 _LATENCY = r"""
@@ -328,6 +401,7 @@ def main(argv=None):
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "kb-semantic-cache")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "semantic.json")
     p.add_argument("--rounds", type=int, default=3, help="latency rounds over the queries (default 3)")
+    p.add_argument("--liveqa", type=Path, help="also LiveQA 2017 summaries at FAQ level: alpha tuned on one half")
     args = p.parse_args(argv)
     from kb.config import Config
 
@@ -343,6 +417,9 @@ def main(argv=None):
         started = time.perf_counter()
         runs = lexical_runs(index, queries, args.k)
         log(f"lexical top {args.k} of {len(queries)} queries in {time.perf_counter() - started:.1f} s")
+        if args.liveqa:
+            lq_queries, lq_qrels = read_liveqa(args.liveqa, args.corpus)
+            lq_runs = lexical_runs(index, lq_queries, args.k, kind="faq")
 
     lexical = {qid: [d for d, _, _ in runs[qid]] for qid, _, _ in queries}
     base = ndcg_per_query(qrels, lexical)
@@ -350,7 +427,7 @@ def main(argv=None):
     gated = {qid for qid, _, q in queries if question_like(q)}
     log(f"question-like queries: {len(gated)} of {len(queries)}")
     results = {"attribution": ATTRIBUTION, "k": args.k, "rows": [], "models": {}, "sweep": []}
-    best_rows = []
+    best_rows, liveqa_rows = [], []
     for name, path, tokens in models:
         embedder = make_embedder(path, tokens, quantize_dir=args.cache / "models")
         log(f"model {name}: {embedder.model_id}")
@@ -396,6 +473,8 @@ def main(argv=None):
                             best_row, best_per = row, per
                     best_row["per_query"] = best_per
                     best_rows.append(best_row)
+            if args.liveqa:
+                liveqa_rows.extend(liveqa_eval(embedder, how, name, lq_queries, lq_qrels, lq_runs, args, cache))
         results["models"][name] = info
         del embedder
 
@@ -425,6 +504,21 @@ def main(argv=None):
         for k, v in info.items():
             if k.startswith("best_cos_top10/"):
                 print(f"  {k}: {json.dumps(v)}")
+    if liveqa_rows:
+        results["liveqa"] = liveqa_rows
+        print()
+        print("LiveQA 2017 summaries, FAQ level, nDCG@10: alpha chosen on the tune half, scored on the check half")
+        for r in liveqa_rows:
+            print(
+                f"{r['name']:40} alpha {r['alpha']}: tune {r['lexical_tune']:.3f} -> {r['tune']:.3f}, "
+                f"check {r['lexical_check']:.3f} -> {r['check']:.3f} (paired: {r['check_vs_lexical']['delta']:+.3f}, "
+                f"95% CI {r['check_vs_lexical']['ci95'][0]:+.3f}..{r['check_vs_lexical']['ci95'][1]:+.3f}, "
+                f"{r['check_vs_lexical']['up']} up, {r['check_vs_lexical']['down']} down)"
+            )
+            print(
+                "  tune/check by alpha: "
+                + ", ".join(f"{a} {v['tune']:.3f}/{v['check']:.3f}" for a, v in r["sweep"].items())
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     log(f"wrote {args.out}")
