@@ -10,7 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     packages=find_packages(include=["kb", "kb.*"]),
     include_package_data=True,
-    package_data={"kb": ["templates/*.html", "static/*.js", "static/*.css", "semantic/data/*"]},
+    package_data={"kb": ["templates/*.html", "static/*.js", "static/*.css", "static/*.ico", "semantic/data/*"]},
     python_requires=">=3.11",
     install_requires=[
         "whoosh-reloaded==2.7.5",
@@ -21,6 +21,7 @@ setup(
         "numpy>=1.26",
         "rapidfuzz>=3",
         "Jinja2>=3.1",
+        "python-json-logger>=3.1,<5",
     ],
     extras_require={
         "test": [

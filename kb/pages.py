@@ -8,7 +8,8 @@
   else (no ``Accept``, ``*/*``, ``application/json``) gets the JSON of
   :class:`kb.web.ArticlesResource`, unchanged.  The page's heading ids are the
   search anchors, so a result's deep link lands on its FAQ entry.
-- ``GET /widget.js``, ``GET /widget.css``: the embeddable search box.
+- ``GET /widget.js``, ``GET /widget.css``: the embeddable search box;
+  ``GET /favicon.ico``: the icon browsers ask for.
 
 Every page is a Jinja2 template with autoescape on.  Only the article body
 rendered by :func:`kb.articles.render_html` (which escapes raw HTML) is inserted
@@ -20,7 +21,7 @@ that allows no inline script.
 import html
 import re
 from importlib import resources
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import falcon
 import jinja2
@@ -28,7 +29,9 @@ import markupsafe
 
 from .caching import strong_etag, wants_html
 from .errors import BadQuery, IndexMissing, NotFound
+from .params import int_param, single
 from .search import MAX_OFFSET
+from .urls import safe_url
 
 PAGE_SIZE = 10
 MAX_PAGE = MAX_OFFSET // PAGE_SIZE
@@ -58,9 +61,8 @@ def marked(html_text):
 
 
 def link(url):
-    """``url`` if it is relative or http(s), else ``#``: no ``javascript:`` links."""
-    scheme = urlsplit(url or "").scheme.lower()
-    return url if scheme in ("", "http", "https") else "#"
+    """``url`` if :func:`kb.urls.safe_url` allows it, else ``#``: no ``javascript:`` links."""
+    return safe_url(url) or "#"
 
 
 _templates = jinja2.Environment(
@@ -84,6 +86,11 @@ def _error_page(req, resp, status, message, q=""):
     _render(req, resp, "error.html", status=status, message=message, q=q)
 
 
+def error_page(req, resp, status, message):
+    """An HTML error page (:mod:`kb.web` shows it to a browser asking for an unknown path)."""
+    _error_page(req, resp, status, message)
+
+
 class SearchPage:
     """``GET /?q=&page=``: server-rendered search results, ten a page."""
 
@@ -91,14 +98,15 @@ class SearchPage:
         self.engine = engine
 
     def on_get(self, req, resp):
-        q = (req.get_param("q") or "").strip()
-        raw_page = req.get_param("page") or "1"
         try:
-            page = int(raw_page)
-        except ValueError:
-            page = 0
-        if not 1 <= page <= MAX_PAGE:
-            return _error_page(req, resp, falcon.HTTP_400, f"page must be a whole number from 1 to {MAX_PAGE}.", q)
+            q = (single(req, "q") or "").strip()
+            page = int_param(req, "page", 1, 1, MAX_PAGE)
+        except BadQuery as e:  # q or page given twice; page blank, not a number or out of range
+            q = (req.get_param("q") or "").strip()
+            message = e.message
+            if e.parameter == "page" and not isinstance(req.params.get("page"), list):
+                message = f"page must be a whole number from 1 to {MAX_PAGE}."
+            return _error_page(req, resp, falcon.HTTP_400, message, q)
         if not q:
             return _render(req, resp, "search.html", results=None, page=1)
         try:
@@ -109,6 +117,7 @@ class SearchPage:
             resp.set_header("Retry-After", "30")
             return _error_page(req, resp, falcon.HTTP_503, "Search is not available yet: the index is being built.", q)
         resp.context.kb_generation = results.generation
+        resp.context.kb_log = results.log_fields()
         pages = max(1, -(-results.total // PAGE_SIZE))
 
         def page_url(n, query=q):
@@ -187,7 +196,7 @@ class StaticFile:
 
 
 def add_routes(app, engine):
-    """Register the search page and the widget's files on ``app``.
+    """Register the search page, the widget's files and the icon on ``app``.
 
     (``/articles/{slug}`` is registered by :func:`kb.web.create_app`, as an
     :class:`ArticlePage` around the JSON resource.)
@@ -195,3 +204,4 @@ def add_routes(app, engine):
     app.add_route("/", SearchPage(engine))
     app.add_route("/widget.js", StaticFile("widget.js", "text/javascript; charset=utf-8"))
     app.add_route("/widget.css", StaticFile("widget.css", "text/css; charset=utf-8"))
+    app.add_route("/favicon.ico", StaticFile("favicon.ico", "image/x-icon"))

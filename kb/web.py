@@ -11,11 +11,14 @@ import time
 import falcon
 
 from . import __version__, pages
-from .caching import HttpCaching
+from .access import AccessLog, unexpected_error
+from .caching import HttpCaching, wants_html
 from .config import Config
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import ensure_index
+from .logs import configure_logging
 from .openapi import OpenAPIResource
+from .params import int_param, single, typed
 from .search import MAX_LIMIT, MAX_OFFSET, MAX_SUGGEST, Engine
 
 
@@ -27,8 +30,28 @@ class ApiError(falcon.HTTPError):
         self.parameter = parameter
 
 
+class _Router(falcon.routing.CompiledRouter):
+    """Falcon's router, with ``HEAD`` answered wherever ``GET`` is.
+
+    Uptime monitors and link checkers send ``HEAD``; Falcon sends the headers
+    of the ``GET`` answer without its body.
+    """
+
+    def map_http_methods(self, resource, **kwargs):
+        methods = super().map_http_methods(resource, **kwargs)
+        if "GET" in methods and "HEAD" not in methods:
+            methods["HEAD"] = methods["GET"]
+        return methods
+
+
 def _serialize_error(req, resp, exc):
-    """Every error, Falcon's own (404 route, 405) included, as kb's JSON shape."""
+    """Every error, Falcon's own (404 route, 405) included, as kb's JSON shape.
+
+    A browser (``Accept`` ranking HTML first) asking for a path that does not
+    exist gets an HTML page instead.
+    """
+    if exc.status_code == 404 and wants_html(req):
+        return pages.error_page(req, resp, exc.status, "There is nothing at this address.")
     code = exc.title if isinstance(exc, ApiError) else _code_for(exc)
     message = exc.description or {
         404: f"nothing at {req.path}",
@@ -50,19 +73,6 @@ def _code_for(exc):
     }.get(exc.status_code, exc.title.lower().replace(" ", "_"))
 
 
-def _int_param(req, name, default, low, high):
-    raw = req.get_param(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadQuery(name, f"{name} must be a whole number, not {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise BadQuery(name, f"{name} must be between {low} and {high}")
-    return value
-
-
 class SearchResource:
     """``GET /search?q=&limit=&offset=&kind=``: ranked hits with snippets."""
 
@@ -70,15 +80,16 @@ class SearchResource:
         self.engine = engine
 
     def on_get(self, req, resp):
-        q = req.get_param("q")
-        if q is None:
-            raise BadQuery("q", "q is required: /search?q=your+words")
-        limit = _int_param(req, "limit", 10, 1, MAX_LIMIT)
-        offset = _int_param(req, "offset", 0, 0, MAX_OFFSET)
-        kind = req.get_param("kind") or None
-        group = req.get_param("group") or None
+        q = single(req, "q")
+        if q is None or not q.strip():
+            raise BadQuery("q", "q is required and must not be empty: /search?q=your+words")
+        limit = int_param(req, "limit", 10, 1, MAX_LIMIT)
+        offset = int_param(req, "offset", 0, 0, MAX_OFFSET)
+        kind = typed(req, "kind")
+        group = typed(req, "group")
         results = self.engine.search(q, limit=limit, offset=offset, kind=kind, group=group)  # checks kind, group
         resp.media = results.as_dict()
+        resp.context.kb_log = results.log_fields()
 
 
 class SuggestResource:
@@ -88,12 +99,13 @@ class SuggestResource:
         self.engine = engine
 
     def on_get(self, req, resp):
-        q = req.get_param("q")
+        q = single(req, "q")
         if q is None:
             raise BadQuery("q", "q is required: /suggest?q=what+is+typed")
-        limit = _int_param(req, "limit", 8, 1, MAX_SUGGEST)
+        limit = int_param(req, "limit", 8, 1, MAX_SUGGEST)
         started = time.perf_counter()
         suggestions = self.engine.suggest(q, limit=limit)
+        resp.context.kb_log = {"results": len(suggestions)}
         resp.media = {
             "query": q,
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -141,14 +153,15 @@ def _index_missing(req, resp, exc, params):
 def create_app(config, engine=None):
     """The Falcon app for ``config`` (pass ``engine`` to share or fake one)."""
     engine = engine or Engine(config.index_dir, reload_seconds=config.reload_seconds, cache_size=config.cache_size)
-    middleware = [HttpCaching(engine, cors=bool(config.cors_origins))]
+    middleware = [AccessLog(log_queries=config.log_queries), HttpCaching(engine, cors=bool(config.cors_origins))]
     if config.cors_origins:
         origins = "*" if "*" in config.cors_origins else list(config.cors_origins)
         middleware.append(falcon.CORSMiddleware(allow_origins=origins))
-    app = falcon.App(middleware=middleware)
+    app = falcon.App(middleware=middleware, router=_Router())
     app.req_options.keep_blank_qs_values = True
     app.resp_options.secure_cookies_by_default = True
     app.set_error_serializer(_serialize_error)
+    app.add_error_handler(Exception, unexpected_error)  # logged without the URL; first: the others are specific
     app.add_error_handler(BadQuery, _bad_query)
     app.add_error_handler(NotFound, _not_found)
     app.add_error_handler(IndexMissing, _index_missing)
@@ -166,7 +179,12 @@ def get_app():
     """The app as configured by ``KB_*`` variables, for ``waitress-serve --call``.
 
     Builds the index from the articles directory first if none exists yet.
+    waitress-serve listens where its own ``--listen`` says (``KB_HOST`` and
+    ``KB_PORT`` are for ``kb serve``).
+
+    :raises KBError: there is neither an index nor an articles directory.
     """
     config = Config.from_env()
+    configure_logging(config)
     ensure_index(config.articles_dir, config.index_dir)
     return create_app(config)
