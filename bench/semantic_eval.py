@@ -147,8 +147,7 @@ def candidate_texts(runs, corpus, articles, how):
         article = parse_article(path)
         for doc in article.documents():
             doc_id = f"{doc.slug}#q{doc.position}" if doc.kind == "faq" else doc.id
-            body = (doc.lead or doc.body) if doc.kind == "article" else doc.body
-            texts[doc_id] = document_text(doc.title, body, how)
+            texts[doc_id] = document_text(doc.title, doc.body, how)  # as kb.semantic.texts.indexed_text
     return texts
 
 

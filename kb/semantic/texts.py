@@ -16,7 +16,7 @@ def document_text(title, body, how="title+answer"):
     """The text embedded for a document.
 
     :param title: an article's title or a FAQ entry's question.
-    :param body: its text (for an article, the lead or whole text).
+    :param body: its text (for an article, its whole text: lead, sections, FAQ entries).
     :param how: ``title`` (the title or question alone) or ``title+answer``
         (the title, then the start of the body).
 
