@@ -9,15 +9,14 @@ card), :mod:`~kb.search.spelling` (did you mean) and
 """
 
 import functools
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from cachetools import LRUCache
 
 from ..articles import KINDS, render_html
+from ..bounded import BoundedLRU
 from ..errors import NotFound
 from ..text import STOP_WORDS
 from . import answers, collectors, planner, ranking, scorer, spelling
@@ -38,7 +37,7 @@ class Engine:
     :param rules: the ranking rules, in order; default :func:`~kb.search.ranking.default_rules`.
     """
 
-    def __init__(self, index_dir, reload_seconds=1.0, cache_size=2048, profile=None, rules=None):
+    def __init__(self, index_dir, reload_seconds=1.0, cache_mb=32, profile=None, rules=None):
         self.index_dir = Path(index_dir)
         self.profile = profile or RankingProfile()
         self.rules = tuple(rules or ranking.default_rules())
@@ -46,10 +45,9 @@ class Engine:
         self.generations = GenerationManager(
             self.index_dir, functools.partial(Snapshot.open, field_b=self.profile.field_b), reload_seconds
         )
-        # Keyed by generation: a new one starts afresh (cachetools: one locked LRU each).
-        self._results = LRUCache(cache_size) if cache_size > 0 else None
-        self._html = LRUCache(256)
-        self._cache_lock = threading.Lock()
+        # Bounded in bytes (one answer is 1-300 KB); keyed by generation: a new one starts afresh.
+        self._results = BoundedLRU(cache_mb * (1 << 20))
+        self._html = BoundedLRU(16 << 20)  # (generation, slug) -> rendered HTML
 
     @property
     def reload_seconds(self):
@@ -62,6 +60,10 @@ class Engine:
     def wait_for_generation(self, name, timeout=10.0):
         """Block until ``name`` is being served (tests and the benchmark use it)."""
         return self.generations.wait_for(name, timeout)
+
+    def cache_stats(self):
+        """The result cache's lookups so far and its size: ``(hits, misses, bytes)``."""
+        return self._results.hits, self._results.misses, self._results.bytes
 
     def close(self):
         """Release every generation (the process is stopping)."""
@@ -84,23 +86,12 @@ class Engine:
         req = SearchRequest.parse(q, limit, offset, kind, group, explain)
         with self.generations.acquire() as gen:
             key = (gen.name, *req.cache_key)
-            results = self._cached(self._results, key)
+            results = self._results.get(key)
             cache_hit = results is not None
             if results is None:
                 results = self._search(gen, req)
-                self._store(self._results, key, results)
+                self._results.put(key, results)
         return replace(results, took_ms=round((time.perf_counter() - started) * 1000, 2), cache_hit=cache_hit)
-
-    def _cached(self, cache, key):
-        if cache is None:
-            return None
-        with self._cache_lock:
-            return cache.get(key)
-
-    def _store(self, cache, key, value):
-        if cache is not None:
-            with self._cache_lock:
-                cache[key] = value
 
     def _search(self, gen, req):
         results = Results(query=req.text, total=0, took_ms=0.0, limit=req.limit, offset=req.offset, generation=gen.name)
@@ -170,10 +161,10 @@ class Engine:
         if not docs or docs[0]["kind"] != "article":
             raise NotFound(f"no article with slug {slug!r}")
         head = docs[0]
-        html = self._cached(self._html, (gen.name, slug))
+        html = self._html.get((gen.name, slug))
         if html is None:
             html = render_html(head["markdown"])
-            self._store(self._html, (gen.name, slug), html)
+            self._html.put((gen.name, slug), html)
         entry = lambda d: {"id": d["id"], "anchor": d["anchor"], "url": d["url"]}  # noqa: E731
         # The source file's path stays private: it is the server's layout, not the article's.
         return {
@@ -199,6 +190,7 @@ class Engine:
             "counts": record.get("counts", {}),
             "documents": gen.n_live,
             "problems": len(record.get("problems", [])),
+            "build_seconds": record.get("build_seconds"),
         }
 
 

@@ -12,10 +12,11 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from cachetools import FIFOCache, LRUCache
+from cachetools import FIFOCache
 
 from .. import generations
 from ..articles import KINDS
+from ..bounded import BoundedLRU
 from ..store.reader import NO_POSTINGS, IndexReader
 from ..urls import safe_document_urls
 from .vocabulary import Synonyms, Vocabulary
@@ -69,10 +70,9 @@ class Snapshot:
         snapshot.lease = lease
         return snapshot
 
-    def _init_caches(self, cache_postings=4_000_000, stored_cache=4096):
+    def _init_caches(self, cache_postings=4_000_000, stored_bytes=16 << 20):
         self._io = threading.Lock()
-        self._stored = LRUCache(stored_cache) if stored_cache > 0 else None
-        self._stored_lock = threading.Lock()
+        self._stored = BoundedLRU(stored_bytes)
         # First in, first out (a read changes nothing, so reads need no lock), bounded by postings held.
         self._postings = FIFOCache(cache_postings, getsizeof=lambda value: len(value[0]))
         self._postings_lock = threading.Lock()
@@ -141,16 +141,11 @@ class Snapshot:
     def stored(self, docnum):
         """A document's stored fields (a dict shared by callers: do not change it)."""
         docnum = int(docnum)
-        if self._stored is not None:
-            with self._stored_lock:
-                fields = self._stored.get(docnum)
-            if fields is not None:
-                return fields
-        with self._io:
-            fields = safe_document_urls(self.reader.stored_fields(docnum))
-        if self._stored is not None:
-            with self._stored_lock:
-                self._stored[docnum] = fields
+        fields = self._stored.get(docnum)
+        if fields is None:
+            with self._io:
+                fields = safe_document_urls(self.reader.stored_fields(docnum))
+            self._stored.put(docnum, fields)
         return fields
 
     def docs_of(self, slug):
@@ -169,6 +164,10 @@ class Snapshot:
             pass
         with self._io:
             value = self.reader.postings(field, term)
+        if not len(value[0]):
+            # A miss costs no postings, so the bound would never evict it: a
+            # visitor's 9,000-letter words would pile up (a miss is cheap to read again).
+            return value
         with self._postings_lock:
             try:
                 self._postings[key] = value
