@@ -198,18 +198,39 @@ class Progress:
             self.stream.flush()
 
 
+class EmbedProgress:
+    """A one-line display of documents embedded, with the time left, drawn only when stderr is a terminal."""
+
+    def __init__(self, stream=sys.stderr, enabled=None):
+        self.stream = stream
+        self.enabled = stream.isatty() if enabled is None else enabled
+
+    def __call__(self, done, total, eta_seconds):
+        if not self.enabled:
+            return
+        minutes, seconds = divmod(int(eta_seconds + 0.5), 60)
+        self.stream.write(f"\rembedding: {done}/{total} texts, about {minutes}:{seconds:02d} left   ")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
 def cmd_index(config, args):
     from .indexer import build
+    from .semantic import embedder_for
 
     if not config.articles_dir.is_dir():
         print(f"kb: error: articles directory {config.articles_dir} does not exist", file=sys.stderr)
         return 1
+    embedder = embedder_for(config)
     report = build(
         config.articles_dir,
         config.index_dir,
         full=args.full,
         from_scratch=args.from_scratch,
         progress=None if args.quiet else Progress(),
+        embedder=embedder,
+        embed_progress=None if args.quiet else EmbedProgress(),
     )
     for problem in report.problems:
         print(problem, file=sys.stderr)
@@ -226,8 +247,9 @@ def cmd_search(config, args):
 
     from .presentation import explanation_lines, search_body
     from .search import Engine
+    from .semantic import loader_for
 
-    engine = Engine(config.index_dir, reload_seconds=0)  # one search: no reload thread
+    engine = Engine(config.index_dir, reload_seconds=0, semantic=loader_for(config))  # one search: no reload thread
     try:
         results = engine.search(args.query, limit=args.limit, kind=args.kind, explain=args.explain)
     finally:
@@ -285,6 +307,7 @@ def cmd_eval(config, args):
     from .evaluate import liveqa_report, sitesearch_report
     from .indexer import build
     from .search import Engine
+    from .semantic import embedder_for, loader_for
 
     articles = args.workdir / "articles"
     articles.mkdir(parents=True, exist_ok=True)
@@ -297,9 +320,15 @@ def cmd_eval(config, args):
     for name, target in wanted.items():
         if not (articles / name).exists():
             (articles / name).symlink_to(target)
-    report = build(articles, args.workdir / "index", progress=Progress())
+    report = build(
+        articles,
+        args.workdir / "index",
+        progress=Progress(),
+        embedder=embedder_for(config),
+        embed_progress=EmbedProgress(),
+    )
     print(report.summary(), file=sys.stderr)
-    engine = Engine(args.workdir / "index")
+    engine = Engine(args.workdir / "index", semantic=loader_for(config))
     sets = args.sets or [Path("eval/sitesearch")]
     for set_dir in sets:
         print(sitesearch_report(engine, set_dir), end="\n\n")

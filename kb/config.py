@@ -39,6 +39,9 @@ class Config:
     # The sentence-embedding model (kb.semantic): an .onnx file or a directory with
     # one and its tokenizer.json; empty: the model the semantic extra installs.
     embedding_model: str = ""
+    # Hybrid search (kb.semantic): "auto" embeds and fuses when the semantic extra and
+    # its model are installed, "on" requires them, "off" is lexical only.
+    semantic: str = "auto"
 
     @classmethod
     def from_env(cls, env=None, **overrides):

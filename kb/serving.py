@@ -163,9 +163,15 @@ def run_worker(sock, config):
     """Serve kb on ``sock`` in this process until SIGTERM or SIGINT, then drain; returns 0."""
     from .errors import IndexMissing
     from .search import Engine
+    from .semantic import loader_for
     from .web import create_app
 
-    engine = Engine(config.index_dir, reload_seconds=config.reload_seconds, cache_mb=config.cache_mb)
+    engine = Engine(
+        config.index_dir,
+        reload_seconds=config.reload_seconds,
+        cache_mb=config.cache_mb,
+        semantic=loader_for(config),
+    )
     try:
         engine.generation_name()  # open the generation before taking any visitor
     except IndexMissing:

@@ -22,6 +22,7 @@ from .openapi import OpenAPIResource
 from .params import bool_param, int_param, single, typed
 from .presentation import search_body
 from .search import MAX_LIMIT, MAX_OFFSET, MAX_SUGGEST, Engine
+from .semantic import loader_for
 
 
 class ApiError(falcon.HTTPError):
@@ -158,7 +159,12 @@ def _index_missing(req, resp, exc, params):
 
 def create_app(config, engine=None):
     """The Falcon app for ``config`` (pass ``engine`` to share or fake one)."""
-    engine = engine or Engine(config.index_dir, reload_seconds=config.reload_seconds, cache_mb=config.cache_mb)
+    engine = engine or Engine(
+        config.index_dir,
+        reload_seconds=config.reload_seconds,
+        cache_mb=config.cache_mb,
+        semantic=loader_for(config),
+    )
     middleware = [
         metrics.MetricsMiddleware(engine),
         AccessLog(log_queries=config.log_queries),

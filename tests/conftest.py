@@ -65,10 +65,12 @@ def copy_all_articles(target):
 
 @pytest.fixture(autouse=True)
 def _no_kb_environment(monkeypatch):
-    """KB_* variables of the machine running the tests must not leak in."""
+    """KB_* variables of the machine running the tests must not leak in; KB_SEMANTIC=off."""
     for name in list(os.environ):
         if name.startswith("KB_"):
             monkeypatch.delenv(name)
+    # Lexical unless a test turns the semantic stage on: the real model would load in every app.
+    monkeypatch.setenv("KB_SEMANTIC", "off")
 
 
 @pytest.fixture

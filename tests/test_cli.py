@@ -30,8 +30,9 @@ def subcommands():
 
 
 def clean_env():
-    """The environment for a subprocess: no KB_* settings, kb importable."""
+    """The environment for a subprocess: no KB_* settings but KB_SEMANTIC=off (lexical), kb importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env["KB_SEMANTIC"] = "off"
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [env.get("PYTHONPATH")])])
     return env
 

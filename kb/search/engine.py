@@ -21,6 +21,7 @@ from ..errors import NotFound
 from ..text import STOP_WORDS
 from . import answers, collectors, planner, ranking, scorer, spelling
 from .explain import explain_doc
+from .fusion import SemanticStage
 from .highlight import Highlighter
 from .manager import GenerationManager
 from .profile import RankingProfile
@@ -35,12 +36,16 @@ class Engine:
 
     :param profile: the :class:`RankingProfile` (every ranking constant); default today's.
     :param rules: the ranking rules, in order; default :func:`~kb.search.ranking.default_rules`.
+    :param semantic: an :class:`~kb.semantic.Embedder`, or a function returning
+        one (called once, on first use), for the semantic stage
+        (:mod:`~kb.search.fusion`); None: lexical search only.
     """
 
-    def __init__(self, index_dir, reload_seconds=1.0, cache_mb=32, profile=None, rules=None):
+    def __init__(self, index_dir, reload_seconds=1.0, cache_mb=32, profile=None, rules=None, semantic=None):
         self.index_dir = Path(index_dir)
         self.profile = profile or RankingProfile()
         self.rules = tuple(rules or ranking.default_rules())
+        self.semantic = SemanticStage(semantic) if semantic is not None else None
         # No reference back to the engine: the manager's reload thread holds the manager weakly.
         self.generations = GenerationManager(
             self.index_dir, functools.partial(Snapshot.open, field_b=self.profile.field_b), reload_seconds
@@ -104,9 +109,12 @@ class Engine:
         # Enough ranked documents for the page (a group of an article can hold dozens of its FAQ entries).
         top = (req.offset + req.limit) * (50 if req.group else 1) + 200
         best = collectors.top_k(ranking.sort_keys(candidates, self.rules), top, gen.order[candidates.ids])
+        fused = {}
+        if self.semantic is not None:
+            best, fused = self.semantic.rerank(gen, candidates, best, req.text, self.profile)
         ranked = candidates.ids[best]
         score_of = dict(zip(ranked.tolist(), candidates.score[best].tolist()))
-        page = _Page(gen, Highlighter(query.slots), candidates, self.rules if req.explain else None)
+        page = _Page(gen, Highlighter(query.slots), candidates, self.rules if req.explain else None, fused)
         if req.group == "article":
             results.total = len(np.unique(gen.slug_of[candidates.ids]))
             for head, children in collectors.group_by_article(gen, ranked, req.offset + req.limit)[req.offset :]:
@@ -191,17 +199,31 @@ class Engine:
             "documents": gen.n_live,
             "problems": len(record.get("problems", [])),
             "build_seconds": record.get("build_seconds"),
+            "search": self.search_mode(gen),
         }
+
+    def search_mode(self, gen=None):
+        """``{"mode": "lexical"}``, or ``{"mode": "hybrid", "model": id}`` when the semantic stage is on."""
+        if self.semantic is None:
+            return {"mode": "lexical"}
+        return self.semantic.mode(gen or self.generations.current(), self.profile)
 
 
 class _Page:
     """Turns doc numbers into :class:`Hit`\\ s for one query (with explanations if asked)."""
 
-    def __init__(self, gen, highlighter, candidates, rules=None):
+    def __init__(self, gen, highlighter, candidates, rules=None, fused=None):
         self.gen = gen
         self.highlighter = highlighter
         self.candidates = candidates
         self.rules = rules
+        self.fused = fused or {}
+
+    def explain(self, docnum):
+        out = explain_doc(self.candidates, self.rules, docnum)
+        if docnum in self.fused:
+            out["semantic"] = self.fused[docnum]
+        return out
 
     def hit(self, docnum, score, explain=True):
         stored = self.gen.stored(docnum)
@@ -217,5 +239,5 @@ class _Page:
             article_title=stored.get("article_title", ""),
             title_html=self.highlighter.title(stored["title"]),
             position=stored.get("position") or 0,
-            explain=explain_doc(self.candidates, self.rules, int(docnum)) if self.rules and explain else None,
+            explain=self.explain(int(docnum)) if self.rules and explain else None,
         )

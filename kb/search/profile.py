@@ -85,6 +85,21 @@ class RankingProfile:
     answer_coverage: float = 0.6
     answer_top: int = 5
 
+    # -- semantic stage (kb.search.fusion; only with the semantic extra and a generation's vectors) --------
+    #: Lexical candidates reranked: bench/semantic_eval.py reranked kb's top 50 (dev set, bench/README.md).
+    semantic_k: int = 50
+    #: Which queries are reranked: ``question_like`` (a question word first, or 4+ content words), ``all``
+    #: or ``none``.  Dev set: applied to all queries it hurt titles (0.947 -> 0.895) and typos (0.865 -> 0.743).
+    semantic_gate: str = "question_like"
+    #: ``linear`` (min-max BM25F and cosine) or ``rrf``: dev set linear ALL +0.040 (CI +0.026..+0.057),
+    #: LiveQA check +0.016 (n.s.); rrf +0.076 on the dev set but LiveQA check -0.09, so linear.
+    semantic_blend: str = "linear"
+    #: The cosine's weight in the blend: 0.6 chosen on the dev set, checked on LiveQA's check half.
+    semantic_weight: float = 0.6
+    #: What a document's vector is made of (kb.semantic.texts.DOCUMENT_TEXT; title+answer beat the title alone
+    #: on the dev set: ALL 0.699 vs 0.679); vectors of another text are not used.
+    semantic_text: str = "title+answer"
+
     def with_overrides(self, **values):
         """A copy with ``values`` replaced; strings are parsed (``"2.5"``, ``"[1, 0.3, 0.2]"``).
 
@@ -126,6 +141,8 @@ class RankingProfile:
 
 def _coerce(name, current, value):
     """``value`` in the type of ``current`` (strings parsed as JSON or plain words)."""
+    if isinstance(current, str):
+        return str(value)
     if isinstance(value, str) and not isinstance(current, str):
         try:
             value = json.loads(value)
