@@ -98,6 +98,20 @@ SCHEMAS = {
         "required": ["rules", "slots", "parent", "question_prior"],
         "additionalProperties": False,
         "properties": {
+            "semantic": {
+                "type": "object",
+                "description": "Only in hybrid mode, for a question-like query, on a hit among the lexical top k "
+                "the semantic stage reranked: the cosine between the query and the hit, its lexical and fused "
+                "positions (1-based), and whether it was kept in place (its title is named by the query).",
+                "required": ["cosine", "lexical_position", "fused_position", "kept_in_place"],
+                "additionalProperties": False,
+                "properties": {
+                    "cosine": {"type": "number", "minimum": -1, "maximum": 1},
+                    "lexical_position": {"type": "integer", "minimum": 1},
+                    "fused_position": {"type": "integer", "minimum": 1},
+                    "kept_in_place": {"type": "boolean"},
+                },
+            },
             "rules": {
                 "type": ["object", "null"],
                 "description": "Each ranking rule that applies to the query, in order, and its value for this hit "
@@ -197,6 +211,18 @@ SCHEMAS = {
             "version": {"type": "string"},
             "ready": {"type": "boolean", "description": "This worker takes requests (false while it drains)."},
             "pid": {"type": "integer", "description": "The worker process that answered."},
+            "search": {
+                "type": "object",
+                "description": "Which search is on: `lexical` (BM25F and the ranking rules only), or `hybrid` "
+                "(the semantic extra is installed, `KB_SEMANTIC` is not `off`, and the generation has vectors of "
+                "this model): question-like queries have their lexical top k reranked by cosine similarity.",
+                "required": ["mode"],
+                "additionalProperties": False,
+                "properties": {
+                    "mode": {"enum": ["lexical", "hybrid"]},
+                    "model": {"type": "string", "description": "The embedding model's id (hybrid only)."},
+                },
+            },
         },
     },
 }
@@ -329,8 +355,9 @@ PATHS = {
     ),
     "/health": _get(
         "Service health",
-        "The generation served, when it was built, its document counts, and whether the worker that answered is "
-        "ready. Cheap: no search is run. `Cache-Control: no-store`.",
+        "The generation served, when it was built, its document counts, whether the worker that answered is "
+        "ready, and which search mode is on (`search`: lexical, or hybrid with the embedding model's id). "
+        "Cheap: no search is run (the first call of a hybrid worker loads the model). `Cache-Control: no-store`.",
         [],
         {
             "200": _json(_ref("Health"), "Serving."),

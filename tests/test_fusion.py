@@ -204,3 +204,59 @@ def test_the_packaged_model_moves_the_faq_in_the_visitors_own_words_up(tmp_path)
         assert ids(lexical.search("ivf")) == ids(hybrid.search("ivf"))
     finally:
         lexical.close(), hybrid.close()
+
+
+def test_health_and_explain_in_hybrid_mode_match_the_openapi_document(tmp_path):
+    import falcon.testing
+    from jsonschema import Draft202012Validator
+
+    from kb.config import Config
+    from kb.web import create_app
+
+    from .test_openapi import DOC_URI, REGISTRY
+
+    def check(value, schema):
+        ref = {"$ref": f"{DOC_URI}#/components/schemas/{schema}"}
+        Draft202012Validator(ref, registry=REGISTRY).validate(value)
+
+    index = make_index(tmp_path, ("sickness.md", SICKNESS), ("severe.md", SEVERE), *FILLERS)
+    engine = Engine(index, reload_seconds=0, semantic=FakeEmbedder())
+    try:
+        client = falcon.testing.TestClient(create_app(Config(index_dir=index), engine=engine))
+        health = client.simulate_get("/health").json
+        assert health["search"] == {"mode": "hybrid", "model": FakeEmbedder().model_id}
+        check(health, "Health")
+        body = client.simulate_get("/search", params={"q": QUESTION, "explain": "true"}).json
+        assert body["results"] and all("semantic" in h["explain"] for h in body["results"])
+        check(body["results"][0]["explain"], "Explanation")
+    finally:
+        engine.close()
+
+
+def test_kb_index_shows_the_embedding_progress_with_the_time_left():
+    import io
+
+    from kb.cli import EmbedProgress
+
+    out = io.StringIO()
+    show = EmbedProgress(out, enabled=True)
+    show(64, 200, 75.4)
+    show(200, 200, 0.0)
+    assert "64/200 texts, about 1:15 left" in out.getvalue() and out.getvalue().endswith("\n")
+    quiet = io.StringIO()
+    EmbedProgress(quiet, enabled=False)(1, 2, 3.0)
+    assert quiet.getvalue() == ""
+
+
+def test_kb_index_with_kb_semantic_off_writes_no_vectors_and_on_without_a_model_is_an_error(tmp_path, monkeypatch):
+    from kb import generations
+    from kb.cli import main
+    from kb.semantic.store import FILES
+
+    articles = copy_all_articles(tmp_path / "articles")
+    assert main(["index", "--articles", str(articles), "--index", str(tmp_path / "index"), "--quiet"]) == 0
+    gen = generations.current_path(tmp_path / "index")
+    assert not any((gen / name).exists() for name in FILES)
+    monkeypatch.setenv("KB_SEMANTIC", "on")
+    monkeypatch.setenv("KB_EMBEDDING_MODEL", str(tmp_path / "no-such-model"))
+    assert main(["index", "--articles", str(articles), "--index", str(tmp_path / "index"), "--quiet"]) == 1
