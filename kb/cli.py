@@ -273,9 +273,16 @@ def cmd_serve(config, args):
     import os
 
     from . import serving
+    from .generations import current_name
     from .indexer import ensure_index
+    from .semantic import embedder_for
 
-    report = ensure_index(config.articles_dir, config.index_dir, progress=Progress())
+    # A first build embeds too when hybrid search is on (the model is loaded only for it).
+    embedder = embedder_for(config) if current_name(config.index_dir) is None else None
+    report = ensure_index(
+        config.articles_dir, config.index_dir, progress=Progress(), embedder=embedder, embed_progress=EmbedProgress()
+    )
+    del embedder  # the workers load their own, once, on first use
     if report is not None:
         for problem in report.problems:
             print(problem, file=sys.stderr)

@@ -484,8 +484,10 @@ def _read_synonyms(articles_dir, problems):
     return groups
 
 
-def ensure_index(articles_dir, index_dir, progress=None):
+def ensure_index(articles_dir, index_dir, progress=None, embedder=None, embed_progress=None):
     """Build the index if no generation is current yet (a fresh clone).
+
+    :param embedder: as for :func:`build`: the first generation gets vectors too.
 
     :returns: the :class:`BuildReport`, or None when an index already existed.
     :raises KBError: there is no index and no articles directory to build one
@@ -496,6 +498,8 @@ def ensure_index(articles_dir, index_dir, progress=None):
     if not Path(articles_dir).is_dir():
         raise KBError(f"articles directory {articles_dir} does not exist")
     try:
-        return build(articles_dir, index_dir, full=True, progress=progress)
+        return build(
+            articles_dir, index_dir, full=True, progress=progress, embedder=embedder, embed_progress=embed_progress
+        )
     except IndexBusy:
         return None  # someone else is building it; the engine serves it when published
