@@ -66,4 +66,11 @@ def explanation_lines(explain):
         lines.append(f"  + {p['blend']} x article {p['article']!r} score {p['article_score']}{capped}")
     if explain["question_prior"]:
         lines.append(f"  x {explain['question_prior']} (a FAQ entry for a question)")
+    semantic = explain.get("semantic")
+    if semantic:
+        kept = ", kept in place: the query names its title" if semantic["kept_in_place"] else ""
+        lines.append(
+            f"semantic: cosine {semantic['cosine']}; lexical position {semantic['lexical_position']}"
+            f" -> fused {semantic['fused_position']}{kept}"
+        )
     return lines

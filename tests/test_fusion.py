@@ -117,6 +117,9 @@ def test_explain_shows_the_cosine_and_the_fused_position(engines):
         semantic = hit.explain["semantic"]
         assert semantic["fused_position"] == place and -1.0 <= semantic["cosine"] <= 1.0
     assert any(h.explain["semantic"]["lexical_position"] != h.explain["semantic"]["fused_position"] for h in hits)
+    from kb.presentation import explanation_lines
+
+    assert explanation_lines(hits[0].explain)[-1].startswith("semantic: cosine ")
 
 
 def test_a_query_that_is_no_question_is_answered_byte_for_byte_as_without_the_stage(engines, tmp_path):
