@@ -83,6 +83,7 @@ def main(argv=None):
     p.add_argument("--devset", type=Path, default=REPO.parent / "shared" / "eval" / "devset.tsv")
     p.add_argument("--liveqa", type=Path)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--kb-eval", action="store_true", help="also kb eval's reports (site search, LiveQA) per engine")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "hybrid.json")
     args = p.parse_args(argv)
 
@@ -136,6 +137,14 @@ def main(argv=None):
                 f"LiveQA FAQ nDCG@10 {half} half ({len(qs)} q): {out['liveqa'][half]['lexical']:.3f} -> "
                 f"{out['liveqa'][half]['hybrid']:.3f}, {b['delta']:+.3f} (CI {b['ci95'][0]:+.3f}..{b['ci95'][1]:+.3f})"
             )
+    if args.kb_eval:
+        from kb.evaluate import liveqa_report, sitesearch_report
+
+        for name, e in (("lexical", lexical), ("hybrid", hybrid)):
+            print(f"\n== kb eval's reports, {name} ==")
+            print(sitesearch_report(e, REPO / "eval" / "sitesearch"), end="\n\n")
+            if args.liveqa:
+                print(liveqa_report(e, args.liveqa, args.corpus))
     gated = [q for _, _, q in queries if question_like(q)]
     others = [q for _, _, q in queries if not question_like(q)]
     for e in (lexical, hybrid):
