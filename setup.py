@@ -28,6 +28,7 @@ setup(
             "jsonschema>=4.18",
             "openapi-spec-validator>=0.7",
             "playwright>=1.40",
+            "hypothesis>=6",
         ],
     },
     entry_points={"console_scripts": ["kb = kb.cli:main"]},

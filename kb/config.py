@@ -1,7 +1,7 @@
 """kb's one configuration object, read from ``KB_*`` variables and CLI flags."""
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 
@@ -27,6 +27,13 @@ class Config:
     cors_origins: tuple = ()
     reload_seconds: float = 1.0
     cache_size: int = 2048
+    # Search analytics and the write API (kb/analytics.py, kb/auth.py; README "Staff").
+    data_dir: Path = None  # None: data/ beside the index directory
+    analytics: str = "on"
+    analytics_min_count: int = 5
+    analytics_retention_days: int = 90
+    api_keys: str = field(default="", repr=False)  # "scope:secret ..."; never printed
+    api_keys_file: Path = None
 
     @classmethod
     def from_env(cls, env=None, **overrides):
@@ -51,7 +58,7 @@ class Config:
 
 
 def _coerce(f, raw):
-    kind = type(f.default) if f.default is not None else str
+    kind = type(f.default) if f.default is not None else f.type if isinstance(f.type, type) else str
     try:
         if kind is tuple:
             return _split_list(raw)
