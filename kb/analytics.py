@@ -122,6 +122,7 @@ def connect(path):
     conn = sqlite3.connect(path, timeout=10, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
     conn.executescript(SCHEMA)
     if fresh:
         os.chmod(path, 0o600)
@@ -206,10 +207,13 @@ class Recorder:
                         "DO UPDATE SET clicks = clicks + excluded.clicks",
                         [(*key, n) for key, n in clicks.items()],
                     )
+                    pruned = 0
                     if self.clock() - self._pruned_at >= PRUNE_SECONDS:
-                        prune(conn, self.retention_days, self.clock())
+                        pruned = prune(conn, self.retention_days, self.clock())
                         self._pruned_at = self.clock()
                     conn.execute("COMMIT")
+                    if pruned:
+                        checkpoint(conn)
             except sqlite3.Error:
                 self._restore(searches, clicks)
                 raise
@@ -225,10 +229,21 @@ class Recorder:
 
 
 def prune(conn, retention_days, now=None):
-    """Delete the rows older than ``retention_days`` (today counts as day 1)."""
+    """Delete the rows older than ``retention_days`` (today counts as day 1).
+
+    With ``secure_delete`` the deleted text is overwritten in the database
+    file; a checkpoint (:func:`checkpoint`) then empties the WAL of it.
+    :returns: how many rows were deleted.
+    """
     cutoff = _day((time.time() if now is None else now) - (retention_days - 1) * 86400)
-    conn.execute("DELETE FROM searches WHERE day < ?", (cutoff,))
-    conn.execute("DELETE FROM clicks WHERE day < ?", (cutoff,))
+    deleted = conn.execute("DELETE FROM searches WHERE day < ?", (cutoff,)).rowcount
+    deleted += conn.execute("DELETE FROM clicks WHERE day < ?", (cutoff,)).rowcount
+    return deleted
+
+
+def checkpoint(conn):
+    """Copy the WAL into the database and truncate it (old page images go with it)."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 # -- one writer thread per process ------------------------------------------------
@@ -282,7 +297,8 @@ def report(path, days=30, min_count=5, limit=20, retention_days=90, today=None):
     path = Path(path)
     if path.exists():
         with closing(connect(path)) as conn:
-            prune(conn, retention_days, dt.datetime.combine(today, dt.time(12), dt.timezone.utc).timestamp())
+            if prune(conn, retention_days, dt.datetime.combine(today, dt.time(12), dt.timezone.utc).timestamp()):
+                checkpoint(conn)
             since = first.isoformat()
             for q, n, z, low in conn.execute(
                 "SELECT query, SUM(searches), SUM(zero_results), SUM(low_confidence) FROM searches "

@@ -17,16 +17,19 @@ Errors keep kb's one JSON shape; a rejected article adds its ``problems``.
 """
 
 import json
+import time
 
 import falcon
 import jinja2
 
-from . import analytics, writes
+from . import analytics, generations, writes
 from .auth import ApiKeys, Forbidden, Unauthorized
 from .errors import BadQuery, IndexBusy, IndexMissing
 from .pages import CONTENT_SECURITY_POLICY
 from .search import MAX_QUERY_CHARS
 
+#: The widget's results per request (RESULT_LIMIT in widget.js).
+WIDGET_LIMIT = 6
 #: Largest ``POST /events`` body, in bytes.
 MAX_EVENT_BYTES = 16_384
 #: ``Retry-After`` of a write refused because another build ran too long.
@@ -147,7 +150,9 @@ class EventsResource:
                 self.recorder.click(q, result_id, position)
         elif self.recorder is not None:
             try:
-                results = self.engine.search(q, limit=1)  # what the visitor saw: total and confidence
+                # What the visitor saw: total and confidence (the widget's page
+                # size, so the result cache usually answers).
+                results = self.engine.search(q, limit=WIDGET_LIMIT)
             except IndexMissing:
                 results = None
             if results is not None:
@@ -256,12 +261,13 @@ class ArticleItem:
         self.keys.check(req.get_header("Authorization"), "write")
         data = req.bounded_stream.read(writes.MAX_ARTICLE_BYTES + 1)
         result = writes.put_article(self.config.articles_dir, self.config.index_dir, slug, data)
-        _answer(resp, result, self.engine, falcon.HTTP_201 if result.action == "created" else falcon.HTTP_200)
+        status = falcon.HTTP_201 if result.action == "created" else falcon.HTTP_200
+        _answer(resp, result, self.engine, self.config.index_dir, status)
 
     def on_delete_item(self, req, resp, slug):
         self.keys.check(req.get_header("Authorization"), "write")
         result = writes.delete_article(self.config.articles_dir, self.config.index_dir, slug)
-        _answer(resp, result, self.engine)
+        _answer(resp, result, self.engine, self.config.index_dir)
 
 
 class ReindexResource:
@@ -278,16 +284,32 @@ class ReindexResource:
         if full not in ("0", "1"):
             raise BadQuery("full", "full must be 0 or 1")
         result = writes.reindex(self.config.articles_dir, self.config.index_dir, full=full == "1")
-        _answer(resp, result, self.engine)
+        _answer(resp, result, self.engine, self.config.index_dir)
 
 
-def _answer(resp, result, engine, status=falcon.HTTP_200):
-    """The build's JSON, once this process serves its generation."""
+def _answer(resp, result, engine, index_dir, status=falcon.HTTP_200):
+    """The build's JSON, once this process serves its generation (or a newer one)."""
     body = result.as_dict()
-    body["served"] = bool(engine.wait_for_generation(result.report.generation, timeout=SERVE_WAIT_SECONDS))
+    body["served"] = _wait_served(engine, index_dir, result.report.generation)
     resp.status = status
     resp.media = body
     resp.cache_control = [NO_STORE]
+
+
+def _wait_served(engine, index_dir, generation, timeout=SERVE_WAIT_SECONDS):
+    """Wait until ``engine`` serves ``generation`` or the one published after it.
+
+    Builds run one at a time and each reads every file, so a generation
+    published after ours holds our change too: with concurrent writes, waiting
+    for ours alone could wait for one that is never served.
+    """
+    deadline = time.monotonic() + timeout
+    target = generation
+    while time.monotonic() < deadline:
+        if engine.wait_for_generation(target, timeout=0.2):
+            return True
+        target = generations.current_name(index_dir) or generation
+    return False
 
 
 class Admin:

@@ -222,6 +222,8 @@ def test_rows_older_than_the_retention_are_deleted(tmp_path):
     path = tmp_path / "a.sqlite3"
     now = time.time()
     fill(path, {"ancient": (6, 0)}, clock=lambda: now - 100 * 86400)
+    # Enough rows to fill pages that deletion frees (their bytes stay without secure_delete).
+    fill(path, {f"ancient worry {i}": (1, 0) for i in range(3000)}, clock=lambda: now - 100 * 86400)
     fill(path, {"recent": (6, 0)}, clock=lambda: now - 10 * 86400)
     recorder = analytics.Recorder(path, retention_days=90)
     recorder.click("recent", "ivf", 1)
@@ -232,6 +234,10 @@ def test_rows_older_than_the_retention_are_deleted(tmp_path):
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM searches").fetchone() == (0,)
         assert conn.execute("SELECT COUNT(*) FROM clicks").fetchone() == (1,)  # today's
+    # Gone from the bytes too, not only from the tables (grep the files).
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert b"ancient" not in stored
+    assert b"recent" in stored  # the clicks row still holds it
 
 
 def test_report_daily_series_and_click_figures(tmp_path):

@@ -232,6 +232,7 @@ def test_concurrent_puts_all_land(client):
     for t in threads:
         t.join(60)
     assert {n: r.status_code for n, r in results.items()} == {n: 201 for n in range(4)}
+    assert all(r.json["served"] for r in results.values())  # a newer generation holds each write too
     for n, animal in enumerate(animals):
         assert ids(client, animal) == [f"concurrent-{n}"]
 
