@@ -197,8 +197,14 @@ def cmd_search(config, args):
 
 
 def cmd_serve(config, args):
+    from .analytics import Settings
+    from .auth import ApiKeys
     from .indexer import ensure_index
 
+    (
+        Settings.from_config(config),
+        ApiKeys.from_config(config),
+    )  # bad KB_API_KEYS/KB_ANALYTICS*: fail here, not in workers
     report = ensure_index(config.articles_dir, config.index_dir, progress=Progress())
     if report is not None:
         for problem in report.problems:

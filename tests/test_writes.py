@@ -307,3 +307,12 @@ def test_writes_then_search_equal_a_full_build(tmp_path_factory, ops):
 
 def test_article_path_defaults_to_slug_md(tmp_path):
     assert writes.article_path(tmp_path / "a", tmp_path / "i", "x") == Path(tmp_path / "a" / "x.md")
+
+
+def test_serve_refuses_bad_keys_before_listening(tmp_path, monkeypatch, capsys):
+    from kb.cli import main
+
+    monkeypatch.setenv("KB_API_KEYS", "write:fine admin:hunter2")
+    assert main(["serve", "--index", str(tmp_path / "index"), "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "KB_API_KEYS: key 2 has the unknown scope 'admin'" in err and "hunter2" not in err
