@@ -208,7 +208,7 @@ class AnalyticsPage(_Report):
         )
 
 
-def chart(daily, width=640, height=180, pad=28):
+def chart(daily, width=640, height=180, pad=32):
     """Geometry of the daily chart: a bar per day (searches), a line (zero-result rate).
 
     Drawn by the template as inline SVG; no script, nothing fetched.

@@ -356,3 +356,13 @@ def test_report_window_dates():
     rep = analytics.report("/nonexistent/a.sqlite3", days=3, today=dt.date(2026, 3, 1))
     assert [d["day"] for d in rep["daily"]] == ["2026-02-27", "2026-02-28", "2026-03-01"]
     assert rep["totals"]["searches"] == 0 and rep["totals"]["click_through_rate"] is None
+
+
+def test_staff_page_shows_queries_as_text(client):
+    hostile = "<img src=x onerror=alert(1)>"
+    for _ in range(5):
+        client.simulate_get("/search", params={"q": hostile})
+    analytics.flush_all()
+    r = client.simulate_get("/staff/analytics", headers={"Authorization": "Bearer a-key"})
+    assert "&lt;img src=x onerror=alert(1)&gt;" in r.text
+    assert "<img" not in r.text
