@@ -114,3 +114,24 @@ def test_a_click_on_the_search_page_is_recorded(page, servers):
     assert clicks == [(result_id, 1, 1)]
     assert rows(servers["data"], "SELECT searches FROM searches WHERE query = 'folate'") == [(1,)]
     assert_nothing_about_the_visitor(page, servers)
+
+
+def test_a_query_left_alone_settles_and_a_submitted_one_counts_once(page, servers):
+    page.goto(f"{servers['embed']}/embed.html")
+    box = page.locator("input[role=combobox]")
+    type_query(page, box, "endometriosis", delay=60)
+    # No click, no Enter: after a pause the widget reports the query it shows.
+    found = rows(servers["data"], "SELECT searches FROM searches WHERE query = 'endometriosis'", until=bool)
+    assert found == [(1,)]
+
+    page.goto(f"{servers['kb']}/")
+    box = page.locator("input[name=q][role=combobox]")
+    type_query(page, box, "iron tablets")
+    box.press("Enter")  # the search page counts it; the widget must not count it again
+    page.wait_for_url(re.compile(r"/\?q=iron\+tablets$"))
+    first = page.locator("ol.results > li h2 a").first
+    result_id = first.get_attribute("data-kb-id")
+    first.click()
+    page.wait_for_url(re.compile(rf"/articles/{result_id}$"))
+    rows(servers["data"], "SELECT * FROM clicks WHERE query = 'iron tablets'", until=bool)
+    assert rows(servers["data"], "SELECT searches FROM searches WHERE query = 'iron tablets'") == [(1,)]
