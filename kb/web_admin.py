@@ -204,7 +204,11 @@ class AnalyticsPage(_Report):
         resp.cache_control = [NO_STORE]
         resp.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         resp.text = _templates.get_template("analytics.html").render(
-            root=req.root_path, q="", report=rep, chart=chart(rep["daily"])
+            root=req.root_path,
+            q="",
+            report=rep,
+            chart=chart(rep["daily"]),
+            windows=[d for d in (7, 30, 90) if d <= self.settings.retention_days],
         )
 
 
