@@ -21,6 +21,7 @@ setup(
         "numpy>=1.26",
         "rapidfuzz>=3",
         "Jinja2>=3.1",
+        "python-json-logger>=3.1,<5",
     ],
     extras_require={
         "test": [

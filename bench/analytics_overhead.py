@@ -59,7 +59,7 @@ def main(argv=None):
         on = Config(articles_dir=articles, index_dir=tmp / "index", data_dir=tmp / "data")
         clients = {
             "on": testing.TestClient(create_app(on, engine)),
-            "off": testing.TestClient(create_app(on.with_overrides(analytics="off"), engine)),
+            "off": testing.TestClient(create_app(on.with_overrides(analytics=False), engine)),
         }
         for q in queries[:50]:  # warm up both
             for c in clients.values():

@@ -27,9 +27,12 @@ class Config:
     cors_origins: tuple = ()
     reload_seconds: float = 1.0
     cache_size: int = 2048
+    log_level: str = ""  # "": info for kb serve, warning for the other commands
+    log_format: str = "auto"
+    log_queries: bool = False
     # Search analytics and the write API (kb/analytics.py, kb/auth.py; README "Staff").
     data_dir: Path = None  # None: data/ beside the index directory
-    analytics: str = "on"
+    analytics: bool = True  # KB_ANALYTICS=off: none at all
     analytics_min_count: int = 5
     analytics_retention_days: int = 90
     api_keys: str = field(default="", repr=False)  # "scope:secret ..."; never printed
@@ -59,6 +62,12 @@ class Config:
 
 def _coerce(f, raw):
     kind = type(f.default) if f.default is not None else f.type if isinstance(f.type, type) else str
+    if kind is bool:
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"KB_{f.name.upper()}={raw!r} is not a valid bool (use 1 or 0)")
     try:
         if kind is tuple:
             return _split_list(raw)

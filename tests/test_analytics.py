@@ -136,7 +136,7 @@ def test_bad_live_value_is_a_400(client):
 
 
 def test_analytics_off_records_nothing_and_creates_no_file(site, tmp_path):
-    config = site.with_overrides(data_dir=tmp_path / "data", analytics="off", api_keys=KEYS)
+    config = site.with_overrides(data_dir=tmp_path / "data", analytics=False, api_keys=KEYS)
     client = testing.TestClient(create_app(config))
     client.simulate_get("/search", params={"q": "ivf"})
     client.simulate_get("/", params={"q": "ivf"})
@@ -366,3 +366,16 @@ def test_staff_page_shows_queries_as_text(client):
     r = client.simulate_get("/staff/analytics", headers={"Authorization": "Bearer a-key"})
     assert "&lt;img src=x onerror=alert(1)&gt;" in r.text
     assert "<img" not in r.text
+
+
+def test_settings_from_the_environment(tmp_path):
+    from kb.config import Config
+
+    assert analytics.Settings.from_config(Config.from_env({"KB_ANALYTICS": "off"})).enabled is False
+    settings = analytics.Settings.from_config(Config.from_env({"KB_INDEX_DIR": str(tmp_path / "ix")}))
+    assert settings.enabled and settings.path == tmp_path / "data" / analytics.DB_NAME
+    env = {"KB_DATA_DIR": str(tmp_path / "d"), "KB_ANALYTICS_MIN_COUNT": "3"}
+    settings = analytics.Settings.from_config(Config.from_env(env))
+    assert settings.path == tmp_path / "d" / analytics.DB_NAME and settings.min_count == 3
+    with pytest.raises(ValueError):
+        analytics.Settings.from_config(Config.from_env({"KB_ANALYTICS_MIN_COUNT": "0"}))
