@@ -361,11 +361,24 @@ PATHS = {
 }
 
 
+def _with_head(ops):
+    """``ops`` plus the HEAD operation kb answers wherever it answers GET (``kb.web._Router``)."""
+    get = ops["get"]
+    return {
+        **ops,
+        "head": {
+            **get,
+            "summary": f"{get['summary']} (headers only)",
+            "description": "The headers of the GET answer, no body.",
+        },
+    }
+
+
 def merge(document):
     """Add the staff endpoints, schemas and security schemes to kb's OpenAPI ``document``."""
     document["paths"]["/search"]["get"]["parameters"].append(LIVE_PARAMETER)
     document["paths"]["/articles/{slug}"].update(ARTICLE_OPERATIONS)
-    document["paths"].update(PATHS)
+    document["paths"].update({path: _with_head(ops) if "get" in ops else ops for path, ops in PATHS.items()})
     document["components"]["schemas"].update(SCHEMAS)
     document["components"]["securitySchemes"] = SECURITY_SCHEMES
     document["tags"] += [
