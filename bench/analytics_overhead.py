@@ -55,7 +55,7 @@ def main(argv=None):
         for f in files:
             (articles / f.name).symlink_to(f.resolve())
         print(build(articles, tmp / "index").summary())
-        engine = Engine(tmp / "index", cache_size=0)
+        engine = Engine(tmp / "index", cache_mb=0)
         on = Config(articles_dir=articles, index_dir=tmp / "index", data_dir=tmp / "data")
         clients = {
             "on": testing.TestClient(create_app(on, engine)),

@@ -315,3 +315,9 @@ def test_serve_refuses_bad_keys_before_listening(tmp_path, monkeypatch, capsys):
     assert main(["serve", "--index", str(tmp_path / "index"), "--port", "0"]) == 1
     err = capsys.readouterr().err
     assert "KB_API_KEYS: key 2 has the unknown scope 'admin'" in err and "hunter2" not in err
+
+
+def test_kb_serve_accepts_an_article_as_large_as_the_write_api_does():
+    from kb.serving import waitress_settings
+
+    assert waitress_settings(Config())["max_request_body_size"] > writes.MAX_ARTICLE_BYTES
