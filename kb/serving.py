@@ -41,6 +41,7 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
+from . import analytics
 from .writes import MAX_ARTICLE_BYTES
 
 #: Set in a worker once it has begun draining: ``/health`` then answers 503.
@@ -179,6 +180,7 @@ def run_worker(sock, config):
         signal.signal(signum, lambda *_: server.drain())
     server.serve()
     engine.close()
+    analytics.flush_all()  # the last second of search counts (os._exit skips atexit)
     return 0
 
 

@@ -1,5 +1,6 @@
 """The authenticated write API: keys and scopes, atomic writes, 422s, concurrent PUTs."""
 
+import json
 import logging
 import os
 import threading
@@ -321,3 +322,69 @@ def test_kb_serve_accepts_an_article_as_large_as_the_write_api_does():
     from kb.serving import waitress_settings
 
     assert waitress_settings(Config())["max_request_body_size"] > writes.MAX_ARTICLE_BYTES
+
+
+def test_kb_serve_end_to_end(tmp_path):
+    """``kb serve --workers 2``: a PUT with a key is searchable when answered, 401 without;
+    a stopped server has written every search it counted (a worker's last second too)."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    from kb import analytics
+
+    from .conftest import REPO
+
+    articles = copy_all_articles(tmp_path / "articles")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KB_")},
+        "PYTHONPATH": str(REPO),
+        "KB_ARTICLES_DIR": str(articles),
+        "KB_INDEX_DIR": str(tmp_path / "index"),
+        "KB_DATA_DIR": str(tmp_path / "data"),
+        "KB_API_KEYS": KEYS,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kb", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def call(method, path, body=None, headers=None):
+        req = urllib.request.Request(base + path, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if call("GET", "/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "kb serve did not start"
+            time.sleep(0.1)
+        body = article("Okapi care", "The okapi page.").encode()
+        assert call("PUT", "/articles/new-article", body)[0] == 401
+        status, answer = call("PUT", "/articles/new-article", body, WRITE)
+        assert status == 201 and json.loads(answer)["served"] is True
+        call("GET", "/search?q=okapi")  # counted by whichever worker answers
+        for _ in range(3):
+            call("GET", "/search?q=ivf")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0
+    counts = analytics.report(tmp_path / "data" / analytics.DB_NAME, min_count=1)["top_queries"]
+    assert {r["query"]: r["searches"] for r in counts} == {"okapi": 1, "ivf": 3}
