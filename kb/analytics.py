@@ -27,6 +27,7 @@ widget's job: see :data:`LIVE_PARAM` and the README.
 
 import atexit
 import datetime as dt
+import logging
 import os
 import sqlite3
 import threading
@@ -120,10 +121,21 @@ def connect(path):
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fresh = not path.exists()
     conn = sqlite3.connect(path, timeout=10, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
+    # Switching a new file to WAL takes an exclusive lock that SQLite does not
+    # wait for: two workers creating the file at once get "database is locked".
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+            break
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                conn.close()
+                raise
+            time.sleep(0.02)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
-    conn.executescript(SCHEMA)
     if fresh:
         os.chmod(path, 0o600)
     return conn
@@ -248,6 +260,7 @@ def checkpoint(conn):
 
 # -- one writer thread per process ------------------------------------------------
 
+_log = logging.getLogger("kb.analytics")
 _RECORDERS = weakref.WeakSet()
 _writer = {"pid": None}
 _writer_lock = threading.Lock()
@@ -258,8 +271,8 @@ def flush_all():
     for recorder in list(_RECORDERS):
         try:
             recorder.flush()
-        except (sqlite3.Error, OSError):
-            pass  # kept in memory; the next round retries
+        except (sqlite3.Error, OSError) as e:  # kept in memory; the next round retries
+            _log.warning("search analytics not written yet: %s: %s", type(e).__name__, e)
 
 
 def _write_forever():

@@ -379,3 +379,24 @@ def test_settings_from_the_environment(tmp_path):
     assert settings.path == tmp_path / "d" / analytics.DB_NAME and settings.min_count == 3
     with pytest.raises(ValueError):
         analytics.Settings.from_config(Config.from_env({"KB_ANALYTICS_MIN_COUNT": "0"}))
+
+
+def _create_at_once(path, barrier):
+    recorder = analytics.Recorder(path)
+    recorder.search("first", 1, "high")
+    barrier.wait()
+    recorder.flush()  # raises if the file could not be created and written
+
+
+def test_several_processes_create_the_file_at_once(tmp_path):
+    ctx = multiprocessing.get_context("fork")
+    for attempt in range(3):
+        path = tmp_path / f"new-{attempt}.sqlite3"
+        barrier = ctx.Barrier(4)
+        procs = [ctx.Process(target=_create_at_once, args=(path, barrier)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+        assert analytics.report(path, min_count=1)["top_queries"][0]["searches"] == 4

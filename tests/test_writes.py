@@ -354,7 +354,7 @@ def test_kb_serve_end_to_end(tmp_path):
     server = subprocess.Popen(
         [sys.executable, "-m", "kb", "serve", "--port", str(port), "--workers", "2"],
         env=env,
-        stderr=subprocess.DEVNULL,
+        stderr=open(tmp_path / "stderr", "w"),
     )
     base = f"http://127.0.0.1:{port}"
 
@@ -387,4 +387,4 @@ def test_kb_serve_end_to_end(tmp_path):
         server.send_signal(signal.SIGTERM)
         assert server.wait(60) == 0
     counts = analytics.report(tmp_path / "data" / analytics.DB_NAME, min_count=1)["top_queries"]
-    assert {r["query"]: r["searches"] for r in counts} == {"okapi": 1, "ivf": 3}
+    assert {r["query"]: r["searches"] for r in counts} == {"okapi": 1, "ivf": 3}, (tmp_path / "stderr").read_text()
