@@ -43,6 +43,9 @@ class Config:
     analytics_retention_days: int = 90
     api_keys: str = field(default="", repr=False)  # "scope:secret ..."; never printed
     api_keys_file: Path = None
+    # The sentence-embedding model (kb.semantic): an .onnx file or a directory with
+    # one and its tokenizer.json; empty: the model the semantic extra installs.
+    embedding_model: str = ""
 
     @classmethod
     def from_env(cls, env=None, **overrides):
