@@ -264,13 +264,17 @@ class ArticleItem:
     def on_put_item(self, req, resp, slug):
         self.keys.check(req.get_header("Authorization"), "write")
         data = req.bounded_stream.read(writes.MAX_ARTICLE_BYTES + 1)
-        result = writes.put_article(self.config.articles_dir, self.config.index_dir, slug, data)
+        result = writes.put_article(
+            self.config.articles_dir, self.config.index_dir, slug, data, embedder=self.engine.embedder()
+        )
         status = falcon.HTTP_201 if result.action == "created" else falcon.HTTP_200
         _answer(resp, result, self.engine, self.config.index_dir, status)
 
     def on_delete_item(self, req, resp, slug):
         self.keys.check(req.get_header("Authorization"), "write")
-        result = writes.delete_article(self.config.articles_dir, self.config.index_dir, slug)
+        result = writes.delete_article(
+            self.config.articles_dir, self.config.index_dir, slug, embedder=self.engine.embedder()
+        )
         _answer(resp, result, self.engine, self.config.index_dir)
 
 
@@ -287,7 +291,9 @@ class ReindexResource:
         full = req.get_param("full") or "0"
         if full not in ("0", "1"):
             raise BadQuery("full", "full must be 0 or 1")
-        result = writes.reindex(self.config.articles_dir, self.config.index_dir, full=full == "1")
+        result = writes.reindex(
+            self.config.articles_dir, self.config.index_dir, full=full == "1", embedder=self.engine.embedder()
+        )
         _answer(resp, result, self.engine, self.config.index_dir)
 
 

@@ -100,22 +100,24 @@ def article_path(articles_dir, index_dir, slug):
     return Path(articles_dir) / f"{slug}.md"
 
 
-def build_waiting(articles_dir, index_dir, full=False, wait=None):
+def build_waiting(articles_dir, index_dir, full=False, wait=None, embedder=None):
     """:func:`kb.indexer.build`, waiting up to ``wait`` seconds for another build to finish.
+
+    ``embedder``: the serving engine's (hybrid search), so the new generation keeps its vectors.
 
     :raises IndexBusy: still busy after ``wait`` seconds.
     """
     deadline = time.monotonic() + (BUILD_WAIT_SECONDS if wait is None else wait)
     while True:
         try:
-            return build(articles_dir, index_dir, full=full)
+            return build(articles_dir, index_dir, full=full, embedder=embedder)
         except IndexBusy:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(_POLL_SECONDS)
 
 
-def put_article(articles_dir, index_dir, slug, data, wait=None):
+def put_article(articles_dir, index_dir, slug, data, wait=None, embedder=None):
     """Check, write and index one article.
 
     :param data: the file's bytes (the article file format: front matter, Markdown).
@@ -142,14 +144,14 @@ def put_article(articles_dir, index_dir, slug, data, wait=None):
         )
     action = "updated" if path.exists() else "created"
     _atomic_write(path, data)
-    report = build_waiting(articles_dir, index_dir, wait=wait)
+    report = build_waiting(articles_dir, index_dir, wait=wait, embedder=embedder)
     mine = [p for p in report.problems if Path(p.path) == path]
     if mine:  # e.g. a file that is not indexed yet already claims the slug
         raise ArticleRejected(mine)
     return WriteResult(action, report, slug=slug, path=str(path))
 
 
-def delete_article(articles_dir, index_dir, slug, wait=None):
+def delete_article(articles_dir, index_dir, slug, wait=None, embedder=None):
     """Delete one article's file and build without it.
 
     :raises NotFound: no file holds ``slug``.
@@ -160,13 +162,13 @@ def delete_article(articles_dir, index_dir, slug, wait=None):
         path.unlink()
     except FileNotFoundError:
         raise NotFound(f"no article {slug!r}") from None
-    report = build_waiting(articles_dir, index_dir, wait=wait)
+    report = build_waiting(articles_dir, index_dir, wait=wait, embedder=embedder)
     return WriteResult("deleted", report, slug=slug, path=str(path))
 
 
-def reindex(articles_dir, index_dir, full=False, wait=None):
+def reindex(articles_dir, index_dir, full=False, wait=None, embedder=None):
     """Build from the articles as they are (``POST /reindex``)."""
-    return WriteResult("reindexed", build_waiting(articles_dir, index_dir, full=full, wait=wait))
+    return WriteResult("reindexed", build_waiting(articles_dir, index_dir, full=full, wait=wait, embedder=embedder))
 
 
 def _atomic_write(path, data):

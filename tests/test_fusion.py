@@ -263,3 +263,25 @@ def test_kb_index_with_kb_semantic_off_writes_no_vectors_and_on_without_a_model_
     monkeypatch.setenv("KB_SEMANTIC", "on")
     monkeypatch.setenv("KB_EMBEDDING_MODEL", str(tmp_path / "no-such-model"))
     assert main(["index", "--articles", str(articles), "--index", str(tmp_path / "index"), "--quiet"]) == 1
+
+
+def test_an_article_put_through_the_api_keeps_the_generation_hybrid(tmp_path):
+    import falcon.testing
+
+    from kb.config import Config
+    from kb.web import create_app
+
+    index = make_index(tmp_path, ("sickness.md", SICKNESS), ("severe.md", SEVERE), *FILLERS)
+    config = Config(
+        articles_dir=tmp_path / "articles", index_dir=index, data_dir=tmp_path / "data", api_keys="write:w-s3cret"
+    )
+    engine = Engine(index, reload_seconds=0, semantic=FakeEmbedder())
+    try:
+        client = falcon.testing.TestClient(create_app(config, engine=engine))
+        body = "---\ntitle: Heartburn\n---\n\nHeartburn in pregnancy.\n"
+        r = client.simulate_put("/articles/heartburn", body=body, headers={"Authorization": "Bearer w-s3cret"})
+        assert r.status_code in (200, 201), r.text
+        engine.wait_for_generation(r.json["build"]["generation"])
+        assert client.simulate_get("/health").json["search"]["mode"] == "hybrid"
+    finally:
+        engine.close()

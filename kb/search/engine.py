@@ -202,6 +202,10 @@ class Engine:
             "search": self.search_mode(gen),
         }
 
+    def embedder(self):
+        """The semantic stage's embedder (loaded once, on first use), or None: builds by the API embed with it."""
+        return self.semantic.embedder() if self.semantic is not None else None
+
     def search_mode(self, gen=None):
         """``{"mode": "lexical"}``, or ``{"mode": "hybrid", "model": id}`` when the semantic stage is on."""
         if self.semantic is None:
