@@ -42,6 +42,8 @@ import numpy as np
 
 from . import generations
 from .articles import KINDS, duplicate_slug, parse_article
+from .curation import FILE_NAME as CURATION_FILE
+from .curation import parse_curation
 from .errors import ArticleProblem, IndexBusy, IndexCheckFailed, KBError
 from .semantic import store as vector_store
 from .semantic.texts import DOCUMENT_TEXT, indexed_text
@@ -56,7 +58,14 @@ log = logging.getLogger("kb.index")
 #: Files kb writes into a generation beside Whoosh's own.
 VOCABULARY = generations.VOCABULARY
 SYNONYMS = generations.SYNONYMS
-OWN_FILES = {generations.RECORD, generations.READERS_LOCK, VOCABULARY, SYNONYMS, *vector_store.FILES}
+OWN_FILES = {
+    generations.RECORD,
+    generations.READERS_LOCK,
+    VOCABULARY,
+    SYNONYMS,
+    generations.CURATION,
+    *vector_store.FILES,
+}
 
 
 @dataclass
@@ -266,6 +275,7 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
     keep = {rel for rel in fallback if rel in history}  # last good versions served
     report.kept = sorted(str(articles_dir / rel) for rel in keep)
     synonym_groups = _read_synonyms(articles_dir, report.problems)
+    curation_rules = _read_curation(articles_dir, report.problems)
     report.problems.sort(key=lambda p: (p.path, p.line))
 
     # 3. What the new generation holds: in an incremental build, the current
@@ -356,6 +366,7 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
         )
         names = [entries[rel]["names"] for rel in sorted(entries) if len(entries[rel].get("names", ())) > 1]
         generations.write_json(gen / SYNONYMS, {"groups": synonym_groups, "article_names": names})
+        generations.write_json(gen / generations.CURATION, {"rules": curation_rules})
         generations.publish(index_dir, gen)
     except BaseException:
         lease.release()
@@ -482,6 +493,16 @@ def _read_synonyms(articles_dir, problems):
     groups, bad = parse_synonyms(path.read_text("utf-8", "replace"), path)
     problems.extend(bad)
     return groups
+
+
+def _read_curation(articles_dir, problems):
+    """The curation file's rules (its bad rules are added to ``problems``)."""
+    path = articles_dir / CURATION_FILE
+    if not path.exists():
+        return []
+    rules, bad = parse_curation(path.read_text("utf-8", "replace"), path)
+    problems.extend(bad)
+    return rules
 
 
 def ensure_index(articles_dir, index_dir, progress=None):

@@ -142,6 +142,7 @@ class SearchPage:
             next_url=page_url(page + 1) if page < pages else None,
             first_url=page_url(1),
             answer=results.answer if page == 1 else None,
+            notice=results.notice,
             did_you_mean=did_you_mean,
             unmatched=results.unmatched,
             confidence=results.confidence,

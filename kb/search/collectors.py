@@ -38,11 +38,12 @@ def _contenders(keys, top, n):
     return np.concatenate([*sure, undecided])
 
 
-def group_by_article(gen, ranked, needed, per_group=3):
+def group_by_article(gen, ranked, needed, per_group=3, hidden=()):
     """``[(head docnum, [child docnums])]``: one group per article, best first.
 
     The head is the article itself when it is live (even if it ranked below
-    its entries); at most ``per_group`` children, in rank order.
+    its entries) and not ``hidden`` by curation; at most ``per_group``
+    children, in rank order.
     """
     groups, index = [], {}
     for d in ranked:
@@ -56,5 +57,7 @@ def group_by_article(gen, ranked, needed, per_group=3):
             continue
         index[slug] = len(groups)
         article = gen.article_of_slug[slug]
+        if article in hidden:
+            article = -1
         groups.append((article if article >= 0 else d, [] if article == d or article < 0 else [d]))
     return groups

@@ -8,6 +8,7 @@ card), :mod:`~kb.search.spelling` (did you mean) and
 :class:`~kb.search.highlight.Highlighter` (snippets) -> :class:`Results`.
 """
 
+import datetime
 import functools
 import time
 from dataclasses import replace
@@ -19,13 +20,13 @@ from ..articles import KINDS, render_html
 from ..bounded import BoundedLRU
 from ..errors import NotFound
 from ..text import STOP_WORDS
-from . import answers, collectors, planner, ranking, scorer, spelling
+from . import answers, collectors, curate, planner, ranking, scorer, spelling
 from .explain import explain_doc
 from .highlight import Highlighter
 from .manager import GenerationManager
 from .profile import RankingProfile
 from .request import SearchRequest, check_suggest_limit, normalize_query
-from .results import Hit, Results
+from .results import Hit, Notice, Results
 from .snapshot import Snapshot
 from .suggest import suggest as _suggest
 
@@ -35,10 +36,13 @@ class Engine:
 
     :param profile: the :class:`RankingProfile` (every ranking constant); default today's.
     :param rules: the ranking rules, in order; default :func:`~kb.search.ranking.default_rules`.
+    :param today: ``today() -> datetime.date``, the day curation rules' ``from``/``until`` are
+        compared with (tests inject one); default the server's local date.
     """
 
-    def __init__(self, index_dir, reload_seconds=1.0, cache_mb=32, profile=None, rules=None):
+    def __init__(self, index_dir, reload_seconds=1.0, cache_mb=32, profile=None, rules=None, today=None):
         self.index_dir = Path(index_dir)
+        self.today = today or datetime.date.today
         self.profile = profile or RankingProfile()
         self.rules = tuple(rules or ranking.default_rules())
         # No reference back to the engine: the manager's reload thread holds the manager weakly.
@@ -85,31 +89,39 @@ class Engine:
         started = time.perf_counter()
         req = SearchRequest.parse(q, limit, offset, kind, group, explain)
         with self.generations.acquire() as gen:
-            key = (gen.name, *req.cache_key)
+            today = self.today()  # a curation rule may start or end at midnight
+            key = (gen.name, today, *req.cache_key)
             results = self._results.get(key)
             cache_hit = results is not None
             if results is None:
-                results = self._search(gen, req)
+                results = self._search(gen, req, today)
                 self._results.put(key, results)
         return replace(results, took_ms=round((time.perf_counter() - started) * 1000, 2), cache_hit=cache_hit)
 
-    def _search(self, gen, req):
+    def _search(self, gen, req, today=None):
         results = Results(query=req.text, total=0, took_ms=0.0, limit=req.limit, offset=req.offset, generation=gen.name)
         query = planner.plan(gen, req.text, self.profile, req.typing)
         if not query.slots:
             results.confidence = "low"  # nothing searchable was typed
             return results
+        curated = curate.curate(gen, query, today or self.today()) if gen.curation else None
+        if curated and curated.notice:
+            results.notice = Notice(**curated.notice)
         matches = scorer.score(gen, query, self.profile)
-        candidates = self._candidates(gen, query, matches, req.kind)
+        candidates = self._candidates(gen, query, matches, req.kind, curated)
         # Enough ranked documents for the page (a group of an article can hold dozens of its FAQ entries).
         top = (req.offset + req.limit) * (50 if req.group else 1) + 200
         best = collectors.top_k(ranking.sort_keys(candidates, self.rules), top, gen.order[candidates.ids])
         ranked = candidates.ids[best]
         score_of = dict(zip(ranked.tolist(), candidates.score[best].tolist()))
+        if curated and curated.pins:
+            ranked = np.array(curate.place(ranked, curated.pins), dtype=candidates.ids.dtype)
+        hidden = curated.hidden if curated else ()
         page = _Page(gen, Highlighter(query.slots), candidates, self.rules if req.explain else None)
         if req.group == "article":
             results.total = len(np.unique(gen.slug_of[candidates.ids]))
-            for head, children in collectors.group_by_article(gen, ranked, req.offset + req.limit)[req.offset :]:
+            groups = collectors.group_by_article(gen, ranked, req.offset + req.limit, hidden=hidden)
+            for head, children in groups[req.offset :]:
                 hit = page.hit(head, score_of.get(int(head), matches.total[head]))
                 hit.children = [page.hit(c, score_of.get(int(c), matches.total[c])).as_dict() for c in children]
                 results.hits.append(hit)
@@ -119,11 +131,14 @@ class Engine:
         self._judge(gen, query, matches, ranked, page, results)
         return results
 
-    def _candidates(self, gen, query, matches, kind):
+    def _candidates(self, gen, query, matches, kind, curated=None):
         found = matches.total > 0
+        if curated:
+            found[list(curated.pins)] = True  # a pinned document is shown even if the query misses it
+            found[list(curated.hidden)] = False  # a hidden one never
         if kind is not None:
             found &= gen.kind == KINDS.index(kind)
-        return ranking.Candidates(gen, query, matches, self.profile, np.flatnonzero(found))
+        return ranking.Candidates(gen, query, matches, self.profile, np.flatnonzero(found), curated)
 
     def _judge(self, gen, query, matches, ranked, page, results):
         """Confidence, the answer card, did-you-mean and words that matched nothing."""

@@ -28,10 +28,11 @@ class Snapshot:
     :param field_b: BM25F length normalisation per field (the profile's ``field_b``).
     """
 
-    def __init__(self, reader, field_b, name="", record=None, vocabulary=None, synonyms=None, **caches):
+    def __init__(self, reader, field_b, name="", record=None, vocabulary=None, synonyms=None, curation=None, **caches):
         """A snapshot of what ``reader`` holds (any object with :class:`~kb.store.reader.IndexReader`'s methods).
 
-        :param vocabulary: ``{word: documents}``; :param synonyms: the ``synonyms.json`` record.
+        :param vocabulary: ``{word: documents}``; :param synonyms: the ``synonyms.json`` record;
+        :param curation: the ``curation.json`` record (``{"rules": [...]}``, see :mod:`kb.curation`).
         """
         self.name = name
         self.reader = reader
@@ -41,6 +42,7 @@ class Snapshot:
         self._load_lengths(field_b)
         self.vocabulary = Vocabulary(vocabulary or {})
         self.synonyms = Synonyms(synonyms or {})
+        self.curation = (curation or {}).get("rules", [])
         self._init_caches(**caches)
 
     @classmethod
@@ -58,6 +60,7 @@ class Snapshot:
                     generations.read_record(path),
                     generations.read_json(path / generations.VOCABULARY, {}),
                     generations.read_json(path / generations.SYNONYMS, {}),
+                    generations.read_json(path / generations.CURATION, {}),
                     **caches,
                 )
             except Exception:
@@ -152,6 +155,15 @@ class Snapshot:
         """The live doc numbers of an article and its sections and FAQ entries."""
         i = self.slug_index.get(slug)
         return [] if i is None else np.flatnonzero((self.slug_of == i) & self.live).tolist()
+
+    def docs_of_id(self, doc_id, whole_article=True):
+        """The live doc numbers a curation id names: ``slug#anchor`` one entry; ``slug`` the article,
+        and with ``whole_article`` its sections and FAQ entries too.  None when nothing has the id."""
+        slug, _, anchor = doc_id.partition("#")
+        docs = self.docs_of(slug)
+        if not anchor and whole_article:
+            return docs
+        return [d for d in docs if self.stored(d)["id"] == doc_id]
 
     def postings(self, field, term):
         """``(doc ids, term frequencies)`` of ``term`` in ``field``, cached."""
