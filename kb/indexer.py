@@ -43,7 +43,7 @@ import numpy as np
 from . import generations
 from .articles import KINDS, duplicate_slug, parse_article
 from .curation import FILE_NAME as CURATION_FILE
-from .curation import parse_curation
+from .curation import CurationProblem, parse_curation
 from .errors import ArticleProblem, IndexBusy, IndexCheckFailed, KBError
 from .semantic import store as vector_store
 from .semantic.texts import DOCUMENT_TEXT, indexed_text
@@ -329,6 +329,8 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
         ix.write(replaced, documents(), limitmb=limitmb, optimize=not incremental)
         totals = {k: sum(e["counts"][k] for e in entries.values()) for k in KINDS}
         _check(ix, totals, wanted, entries)
+        report.problems.extend(_unknown_slugs(articles_dir, curation_rules, {e["slug"] for e in entries.values()}))
+        report.problems.sort(key=lambda p: (p.path, p.line))
         if embedder is not None:
             kept_rels = [rel for rel in entries if rel not in to_write]  # incremental: left in the index as is
             report.vectors = _write_vectors(
@@ -503,6 +505,17 @@ def _read_curation(articles_dir, problems):
     rules, bad = parse_curation(path.read_text("utf-8", "replace"), path)
     problems.extend(bad)
     return rules
+
+
+def _unknown_slugs(articles_dir, rules, slugs):
+    """A problem for each curation id whose slug no article of the generation has (a typo would pin nothing)."""
+    problems = []
+    for rule in rules:
+        for what, doc_id in [("pin", d) for d, _ in rule["pin"]] + [("hide", d) for d in rule["hide"]]:
+            if doc_id.partition("#")[0] not in slugs:
+                message = f"{what}: no article has the slug of {doc_id!r} (the rule's other parts still apply)"
+                problems.append(CurationProblem(articles_dir / CURATION_FILE, rule["line"], message))
+    return problems
 
 
 def ensure_index(articles_dir, index_dir, progress=None):

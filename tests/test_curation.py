@@ -277,6 +277,19 @@ def test_a_bad_rule_fails_the_build_but_the_others_apply(tmp_path):
         e.close()
 
 
+def test_an_id_no_article_has_is_reported_with_the_rules_line(tmp_path):
+    rules = "- phrase: heavy bleeding\n  notice: Call 999.\n  pin: [urgnt-care]\n  hide: [spotting#nope]\n"
+    arts, report = site(tmp_path, rules)
+    assert [str(p) for p in report.problems] == [
+        f"{arts / 'curation.yaml'}:1: pin: no article has the slug of 'urgnt-care' (the rule's other parts still apply)"
+    ]
+    e = Engine(tmp_path / "index", reload_seconds=0, today=lambda: TODAY)
+    try:
+        assert e.search("heavy bleeding").notice is not None  # the rule still applies
+    finally:
+        e.close()
+
+
 def test_the_cli_prints_path_line_and_exits_1(tmp_path, capsys):
     from kb.cli import main
 
