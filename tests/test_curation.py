@@ -152,6 +152,14 @@ def test_hidden_documents_never_appear(engine):
     assert "old-leaflet" in ids(engine.search("leaflet"))
 
 
+def test_hidden_documents_are_not_suggested(tmp_path, engine):
+    assert "old-leaflet" not in {s["slug"] for s in engine.suggest("heavy bleeding no")}  # "Is heavy bleeding normal?"
+    (tmp_path / "articles" / "curation.yaml").write_text("- phrase: spotting\n  notice: x\n", encoding="utf-8")
+    build(tmp_path / "articles", tmp_path / "index")
+    engine.wait_for_generation(generations.current_name(tmp_path / "index"))
+    assert "old-leaflet" in {s["slug"] for s in engine.suggest("heavy bleeding no")}  # without the rule it is
+
+
 def test_notice_in_the_json_body(engine):
     from kb.presentation import search_body
 

@@ -158,7 +158,7 @@ class Engine:
         check_suggest_limit(limit)
         text = normalize_query(q)
         with self.generations.acquire() as gen:
-            return _suggest(gen, text, not q[-1:].isspace(), limit, self.profile, self.rules)
+            return _suggest(gen, text, not q[-1:].isspace(), limit, self.profile, self.rules, self.today())
 
     def article(self, slug):
         """An article's metadata, FAQ entries, sections and rendered HTML.
