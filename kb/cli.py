@@ -237,6 +237,9 @@ def cmd_search(config, args):
         return 0
     bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
     print(f"{results.total} results for {results.query!r} ({results.took_ms} ms)")
+    if results.notice:
+        link = f" ({results.notice.link})" if results.notice.link else ""
+        print(f"\nImportant: {results.notice.text}{link}  [curation rule {results.notice.rule!r}]")
     for n, hit in enumerate(results.hits, 1):
         snippet = html.unescape(_MARK.sub(lambda m: plain if m.group().startswith("</") else bold, hit.snippet))
         print(f"\n{n}. [{hit.kind}] {hit.title}  (score {hit.score})")

@@ -160,6 +160,26 @@ def test_hidden_documents_are_not_suggested(tmp_path, engine):
     assert "old-leaflet" in {s["slug"] for s in engine.suggest("heavy bleeding no")}  # without the rule it is
 
 
+def test_a_pin_the_query_misses_does_not_lower_confidence(tmp_path):
+    # "spotting" matches the spotting page strongly; the urgent-care page, pinned first, does not match it.
+    _, report = site(tmp_path, "- phrase: spotting\n  pin: [urgent-care]\n")
+    e = Engine(tmp_path / "index", reload_seconds=0, today=lambda: TODAY)
+    try:
+        results = e.search("spotting")
+        assert ids(results)[:2] == ["urgent-care", "spotting"]
+        assert results.confidence == "high"
+    finally:
+        e.close()
+
+
+def test_the_cli_prints_the_notice(tmp_path, capsys):
+    from kb.cli import main
+
+    arts, _ = site(tmp_path)
+    assert main(["search", "--index", str(tmp_path / "index"), "heavy bleding"]) == 0
+    assert "Important: If you are bleeding heavily" in capsys.readouterr().out
+
+
 def test_notice_in_the_json_body(engine):
     from kb.presentation import search_body
 
@@ -302,7 +322,7 @@ def test_the_cli_prints_path_line_and_exits_1(tmp_path, capsys):
     from kb.cli import main
 
     arts, _ = site(tmp_path, "- phrase: x\n")
-    status = main(["index", "--articles", str(arts), "--index", str(tmp_path / "index")])
+    status = main(["index", "--articles", str(arts), "--index", str(tmp_path / "index"), "--quiet"])
     out = capsys.readouterr()
     assert status == 1
     assert f"{arts / 'curation.yaml'}:1: a rule needs 'pin', 'hide' or 'notice'" in out.out + out.err

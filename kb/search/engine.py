@@ -114,7 +114,13 @@ class Engine:
         best = collectors.top_k(ranking.sort_keys(candidates, self.rules), top, gen.order[candidates.ids])
         ranked = candidates.ids[best]
         score_of = dict(zip(ranked.tolist(), candidates.score[best].tolist()))
+        organic = ranked  # the ranking without pins: what confidence and the answer card judge
         if curated and curated.pins:
+            others = [r for r in self.rules if not isinstance(r, ranking.Curation)]
+            organic = candidates.ids[
+                collectors.top_k(ranking.sort_keys(candidates, others), top, gen.order[candidates.ids])
+            ]
+            organic = organic[matches.total[organic] > 0]  # a pinned document the query misses is not judged
             ranked = np.array(curate.place(ranked, curated.pins), dtype=candidates.ids.dtype)
         hidden = curated.hidden if curated else ()
         page = _Page(gen, Highlighter(query.slots), candidates, self.rules if req.explain else None)
@@ -128,7 +134,7 @@ class Engine:
         else:
             results.total = len(candidates.ids)
             results.hits = [page.hit(d, score_of[int(d)]) for d in ranked[req.offset : req.offset + req.limit]]
-        self._judge(gen, query, matches, ranked, page, results)
+        self._judge(gen, query, matches, organic, page, results)
         return results
 
     def _candidates(self, gen, query, matches, kind, curated=None):
