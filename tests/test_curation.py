@@ -402,3 +402,39 @@ def test_the_json_response_with_a_notice_matches_the_openapi_document(tmp_path):
     check_response("/search", r)
     html = client.simulate_get("/", params={"q": "heavy bleding"}, headers={"Accept": "text/html"}).text
     assert 'class="notice"' in html and "call 999" in html
+
+
+@pytest.fixture(scope="module")
+def shared_engine(tmp_path_factory):
+    root = tmp_path_factory.mktemp("curation-any")
+    _, report = site(root)
+    assert report.ok
+    e = Engine(root / "index", reload_seconds=0, today=lambda: TODAY)
+    yield e
+    e.close()
+
+
+WORDS = st.lists(st.sampled_from(["heavy", "bleeding", "leaflet", "normal", "is", "pain", "old"]), max_size=3)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    before=WORDS,
+    phrase=st.sampled_from(["heavy bleeding", "heavy bleding", "Heavy  BLEEDING", "heavy bleedin"]),
+    after=WORDS,
+    group=st.sampled_from([None, "article"]),
+    kind=st.sampled_from([None, "article", "section", "faq"]),
+    space=st.booleans(),
+)
+def test_any_query_holding_the_phrase_shows_the_notice_and_never_a_hidden_document(
+    shared_engine, before, phrase, after, group, kind, space
+):
+    q = " ".join([*before, phrase, *after]) + (" " if space else "")
+    results = shared_engine.search(q, group=group, kind=kind, limit=50)
+    assert results.notice is not None and results.notice.rule == "heavy bleeding", q
+    seen = ids(results) + [c["id"] for h in results.hits for c in h.children]
+    assert not [i for i in seen if i.startswith("old-leaflet")], (q, seen)
+    assert results.answer is None or not results.answer.id.startswith("old-leaflet")
+    assert not [s for s in shared_engine.suggest(q) if s["slug"] == "old-leaflet"]
+    if kind in (None, "article"):
+        assert ids(results)[0] == "urgent-care", (q, ids(results))
