@@ -41,7 +41,7 @@ def _slot_terms(slot):
 
 def matches(rule, slots):
     """Whether the planned query's ``slots`` match ``rule`` (phrase: adjacent, in order; words: anywhere)."""
-    wanted = rule_terms(rule["text"])
+    wanted = rule["terms"] if "terms" in rule else rule_terms(rule["text"])
     typed = [_slot_terms(s) for s in slots]
     if not wanted:
         return False
@@ -49,6 +49,11 @@ def matches(rule, slots):
         return all(any(t in terms for terms in typed) for t in wanted)
     n = len(wanted)
     return any(all(wanted[j] in typed[i + j] for j in range(n)) for i in range(len(typed) - n + 1))
+
+
+def prepared(rules):
+    """The rules with their words analysed once (``terms``), as a snapshot holds them."""
+    return [{**rule, "terms": rule_terms(rule["text"])} for rule in rules]
 
 
 def curate(gen, query, today):

@@ -19,6 +19,7 @@ from ..articles import KINDS
 from ..bounded import BoundedLRU
 from ..store.reader import NO_POSTINGS, IndexReader
 from ..urls import safe_document_urls
+from .curate import prepared
 from .vocabulary import Synonyms, Vocabulary
 
 
@@ -42,7 +43,7 @@ class Snapshot:
         self._load_lengths(field_b)
         self.vocabulary = Vocabulary(vocabulary or {})
         self.synonyms = Synonyms(synonyms or {})
-        self.curation = (curation or {}).get("rules", [])
+        self.curation = prepared((curation or {}).get("rules", []))
         self._init_caches(**caches)
 
     @classmethod
