@@ -41,8 +41,12 @@ def _slot_terms(slot):
 
 def matches(rule, slots):
     """Whether the planned query's ``slots`` match ``rule`` (phrase: adjacent, in order; words: anywhere)."""
+    return _matches(rule, [_slot_terms(s) for s in slots])
+
+
+def _matches(rule, typed):
+    """:func:`matches`, given each slot's terms (computed once per query, not per rule)."""
     wanted = rule["terms"] if "terms" in rule else rule_terms(rule["text"])
-    typed = [_slot_terms(s) for s in slots]
     if not wanted:
         return False
     if rule["match"] == "words":
@@ -52,8 +56,17 @@ def matches(rule, slots):
 
 
 def prepared(rules):
-    """The rules with their words analysed once (``terms``), as a snapshot holds them."""
-    return [{**rule, "terms": rule_terms(rule["text"])} for rule in rules]
+    """The rules with their words analysed once (``terms``) and their place in the file (``order``)."""
+    return [{**rule, "terms": rule_terms(rule["text"]), "order": n} for n, rule in enumerate(rules)]
+
+
+def by_first_term(rules):
+    """``{term: [rules whose first word it is]}``: a query is checked only against rules it may match."""
+    index = {}
+    for rule in rules:
+        if rule["terms"]:
+            index.setdefault(rule["terms"][0], []).append(rule)
+    return index
 
 
 def curate(gen, query, today):
@@ -63,8 +76,11 @@ def curate(gen, query, today):
     position; hides win over pins; the first matched notice is shown.
     """
     out = Curated()
-    for rule in gen.curation:
-        if not active(rule, today) or not matches(rule, query.slots):
+    typed = [_slot_terms(s) for s in query.slots]
+    index = gen.curation_by_term
+    maybe = {r["order"]: r for t in set().union(*typed) for r in index.get(t, ())}
+    for _, rule in sorted(maybe.items()):
+        if not active(rule, today) or not _matches(rule, typed):
             continue
         out.rules.append(rule["name"])
         for doc_id in rule["hide"]:

@@ -19,7 +19,7 @@ from ..articles import KINDS
 from ..bounded import BoundedLRU
 from ..store.reader import NO_POSTINGS, IndexReader
 from ..urls import safe_document_urls
-from .curate import prepared
+from .curate import by_first_term, prepared
 from .vocabulary import Synonyms, Vocabulary
 
 
@@ -44,6 +44,7 @@ class Snapshot:
         self.vocabulary = Vocabulary(vocabulary or {})
         self.synonyms = Synonyms(synonyms or {})
         self.curation = prepared((curation or {}).get("rules", []))
+        self.curation_by_term = by_first_term(self.curation)
         self._init_caches(**caches)
 
     @classmethod
