@@ -21,6 +21,7 @@ setup(
         "numpy>=1.26",
         "rapidfuzz>=3",
         "Jinja2>=3.1",
+        "ir-measures>=0.3.1,<0.5",  # kb eval: trec_eval's metrics (via pytrec-eval-terrier)
     ],
     extras_require={
         "test": [
