@@ -325,29 +325,9 @@ METRIC_NAMES = (
 )  # kb.evaluation.metrics.NAMES, spelled out so that --help needs no ir-measures import
 
 
-def cmd_eval(config, args):
-    from . import evaluation
-    from .evaluation import compare, profile, runs, sets
+def _eval_index(config, args):
+    """Build (or update) the evaluation index of the corpus plus the articles in ``--workdir``."""
     from .indexer import build
-    from .search import Engine
-
-    if args.compare:
-        print(compare.compare_dirs(runs.load_dir(args.compare[0]), runs.load_dir(args.compare[1]), args.metric))
-        return 0
-    if args.corpus is None:
-        print("kb: error: --corpus is required (unless --compare)", file=sys.stderr)
-        return 1
-    overrides = dict(args.overrides)
-    ranking_profile = profile.make_profile(overrides, Engine)  # refuses --set on an engine without profiles
-    qa_pairs = args.corpus / "_index" / "qa_pairs.tsv"
-    if (args.devset or args.liveqa) and not qa_pairs.is_file():
-        print(f"kb: error: {qa_pairs} not found (it maps MedQuAD FAQ ids to heading order)", file=sys.stderr)
-        return 1
-    qsets = [sets.sitesearch_set(d) for d in args.sitesearch or [Path("eval/sitesearch")]]
-    if args.devset:
-        qsets.append(sets.devset(args.devset, qa_pairs))
-    if args.liveqa:
-        qsets.extend(sets.liveqa_sets(args.liveqa, qa_pairs))
 
     articles = args.workdir / "articles"
     articles.mkdir(parents=True, exist_ok=True)
@@ -362,8 +342,40 @@ def cmd_eval(config, args):
             (articles / name).symlink_to(target)
     report = build(articles, args.workdir / "index", progress=Progress())
     print(report.summary(), file=sys.stderr)
+    return args.workdir / "index"
+
+
+def cmd_eval(config, args):
+    from . import evaluation
+    from .evaluation import compare, profile, runs, sets
+    from .search import Engine
+
+    try:
+        if args.compare:
+            runs_a, runs_b = runs.load_dir(args.compare[0]), runs.load_dir(args.compare[1])
+            print(compare.compare_dirs(runs_a, runs_b, args.metric))
+            return 0
+        if args.corpus is None:
+            print("kb: error: --corpus is required (unless --compare)", file=sys.stderr)
+            return 1
+        overrides = dict(args.overrides)
+        ranking_profile = profile.make_profile(overrides, Engine)  # refuses --set on an engine without profiles
+        qa_pairs = args.corpus / "_index" / "qa_pairs.tsv"
+        if (args.devset or args.liveqa) and not qa_pairs.is_file():
+            print(f"kb: error: {qa_pairs} not found (it maps MedQuAD FAQ ids to heading order)", file=sys.stderr)
+            return 1
+        qsets = [sets.sitesearch_set(d) for d in args.sitesearch or [Path("eval/sitesearch")]]
+        if args.devset:
+            qsets.append(sets.devset(args.devset, qa_pairs))
+        if args.liveqa:
+            qsets.extend(sets.liveqa_sets(args.liveqa, qa_pairs))
+    except (OSError, ValueError, KeyError) as e:  # a missing or malformed set or run file
+        print(f"kb: error: {e}", file=sys.stderr)
+        return 1
+
+    index_dir = _eval_index(config, args)
     extra = {} if ranking_profile is None else {"profile": ranking_profile}
-    engine = Engine(args.workdir / "index", **extra)
+    engine = Engine(index_dir, **extra)
     meta = {"overrides": overrides, "sets": [q.source for q in qsets]}
     print(evaluation.evaluate_sets(engine.search, qsets, args.save_run, meta))
     if args.save_run:

@@ -47,6 +47,8 @@ def judgement(diff, low, high, p):
     """What a change of ``diff`` with interval ``[low, high]`` may be called."""
     if np.isnan(low):
         return "no queries in common: nothing to judge"
+    if low == high == diff == 0:
+        return "NO CHANGE: every query scores the same in A and B"
     stats = f"{diff:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}], p = {p:.4f}"
     if low > 0:
         return f"GAIN: ALL moved {stats}; the interval excludes 0"
@@ -87,6 +89,8 @@ def compare_runs(run_a, run_b, metric="ndcg@10", width=70):
             text = run_b.queries.get(q, run_a.queries[q]).text
             text = text if len(text) <= width else text[: width - 1] + "…"
             lines.append(f"  {d:+.3f} {a:.3f} -> {b:.3f}  {q} [{run_a.queries[q].category}] {text}")
+    same = [q for q in run_a.queries if q in run_b.queries and run_a.rankings.get(q) == run_b.rankings.get(q)]
+    lines.append(f"rankings identical (same ids, same order): {len(same)}/{len(run_a.queries)} queries")
     changed = [q for q in run_a.queries if q in run_b.queries and run_a.queries[q].text != run_b.queries[q].text]
     if changed:
         lines.append(f"warning: {len(changed)} query ids have different text in A and B: {', '.join(changed[:5])}")

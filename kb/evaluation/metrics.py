@@ -54,8 +54,11 @@ def score(qrels, rankings):
     out = {q: dict.fromkeys(NAMES, 0.0) for q in judged}
     run = {q: r for q, r in as_run(rankings).items() if q in judged and r}
     if run:
-        for m in ir_measures.iter_calc(list(MEASURES.values()), judged, run):
-            out[m.query_id][_BY_MEASURE[m.measure]] = float(m.value)
+        # One measure per call: ir-measures 0.4.3 mixes up nDCG with and without
+        # custom gains asked in one call (which one wins depends on the hash seed).
+        for measure in MEASURES.values():
+            for m in ir_measures.iter_calc([measure], judged, run):
+                out[m.query_id][_BY_MEASURE[m.measure]] = float(m.value)
     return out
 
 
