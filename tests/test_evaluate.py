@@ -144,6 +144,33 @@ def test_liveqa_halves_alternate_over_judged_questions():
     assert sets.liveqa_halves([faq, article]) == {"1": "tune", "3": "check", "10": "tune"}
 
 
+def test_liveqa_sets_map_faq_ids_and_split_halves(tmp_path, qa_pairs):
+    live = tmp_path / "liveqa"
+    write_article(live, "queries.tsv", "1\tG. what are the symptoms\n2\tH. what is it\n3\tnot judged\n")
+    write_article(live, "queries.summary.tsv", "1\tsymptoms of G?\n2\twhat is H?\n3\tnot judged\n")
+    write_article(
+        live, "qrels.faq.txt", "1\t0\tmedquad-gard-1#q2\t3\n2\t0\tmedquad-ghr-2#q1\t2\n3\t0\tmedquad-ghr-2#q1\t1\n"
+    )
+    write_article(live, "qrels.article.txt", "1\t0\tmedquad-gard-1\t3\n2\t0\tmedquad-ghr-2\t2\n")
+    summary, original = sets.liveqa_sets(live, qa_pairs)
+    assert (summary.name, original.name) == ("liveqa-summary", "liveqa-original")
+    assert summary.queries == {"1": Query("1", "tune", "symptoms of G?"), "2": Query("2", "check", "what is H?")}
+    assert original.queries["1"].text == "G. what are the symptoms"
+    faq, article = summary.views
+    assert faq.qrels["1"] == {"medquad-gard-1#q1": 3}  # position 2 is heading 1
+    assert (faq.mode, article.mode) == ("faq", "article")
+
+
+def test_sitesearch_set_views(tmp_path):
+    write_article(tmp_path, "queries.tsv", "S1\ttitle\tgee\nS2\tquestion\twhat causes gee\nS3\tnone\tparking\n")
+    write_article(tmp_path, "qrels.article.txt", "S1 0 g 3\nS2 0 g 2\n")
+    write_article(tmp_path, "qrels.faq.txt", "S2 0 g#q2 3\n")
+    qset = sets.sitesearch_set(tmp_path)
+    assert [v.name for v in qset.views] == ["article", "strict", "faq"]
+    assert qset.views[1].qrels["S2"] == {"g": 2, "g#q2": 3}
+    assert qset.categories() == ["title", "question"] and qset.zero == "none"
+
+
 # -- running a set ---------------------------------------------------------
 
 
