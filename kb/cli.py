@@ -90,7 +90,8 @@ def build_parser():
         type=_override,
         action="append",
         default=[],
-        help="override a ranking-profile setting for this run, e.g. --set k1=2.5; repeatable",
+        help="override a ranking-profile setting for this run, e.g. --set k1=2.5, --set field_weights.title=6, "
+        "--set weight_typo=1,0.4,0.2; repeatable",
     )
     p.add_argument(
         "--save-run",
@@ -358,7 +359,7 @@ def cmd_eval(config, args):
         if args.corpus is None:
             print("kb: error: --corpus is required (unless --compare)", file=sys.stderr)
             return 1
-        overrides = dict(args.overrides)
+        overrides = profile.merge_overrides(args.overrides)
         ranking_profile = profile.make_profile(overrides, Engine)  # refuses --set on an engine without profiles
         qa_pairs = args.corpus / "_index" / "qa_pairs.tsv"
         if (args.devset or args.liveqa) and not qa_pairs.is_file():

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field, replace
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 
 import pytest
 
@@ -355,9 +355,24 @@ def test_set_option_parses_names_and_values():
     args = build_parser().parse_args(["eval", "--set", "k1=2.5", "--set", "typo_weights=1,0.4,0.2", "--set", "x=true"])
     assert args.overrides == [("k1", 2.5), ("typo_weights", (1, 0.4, 0.2)), ("x", True)]
     assert build_parser().parse_args(["eval", "--set", "b=1"]).overrides == [("b", 1)]
+    args = build_parser().parse_args(
+        ["eval", "--set", "field_weights.title=6", "--set", "field_weights.body=0.5", "--set", 'words=["what","how"]']
+    )
+    assert args.overrides == [
+        ("field_weights", {"title": 6}),
+        ("field_weights", {"body": 0.5}),
+        ("words", ("what", "how")),
+    ]
+    assert profile.merge_overrides(args.overrides + [("k1", 1), ("k1", 2)]) == {
+        "field_weights": {"title": 6, "body": 0.5},
+        "words": ("what", "how"),
+        "k1": 2,
+    }
 
 
-@pytest.mark.parametrize("bad", ["k1", "k1=", "K1=2", "k1=abc", "k1=nan", "=2", "k-1=2"])
+@pytest.mark.parametrize(
+    "bad", ["k1", "k1=", "K1=2", "k1=abc", "k1=NaN", "=2", "k-1=2", 'k1="2"', "k1=a,b", "k1=null", "a.b.c=1"]
+)
 def test_set_option_rejects_malformed_overrides(bad, capsys):
     with pytest.raises(SystemExit) as e:
         build_parser().parse_args(["eval", "--set", bad])
@@ -370,9 +385,12 @@ class FakeProfile:
     k1: float = 1.2
     typo_weights: tuple = (1.0, 0.35, 0.2)
     question_mode: bool = True
-    overrides: dict = field(default_factory=dict)
+    field_weights: MappingProxyType = field(default_factory=lambda: MappingProxyType({"title": 5.0, "body": 1.0}))
+    question_words: frozenset = frozenset({"what", "how"})
 
     def with_overrides(self, **kw):
+        if kw.get("k1", 0) < 0:
+            raise ValueError("k1: must be at least 0")
         return replace(self, **kw)
 
 
@@ -400,7 +418,9 @@ def test_overrides_are_checked_against_the_profile(monkeypatch):
     monkeypatch.setattr(profile, "find_profile_class", lambda: FakeProfile)
     made = profile.make_profile({"k1": 2, "typo_weights": (1, 0.5, 0.1)}, EngineWithProfile)
     assert made == FakeProfile(k1=2, typo_weights=(1, 0.5, 0.1))
-    with pytest.raises(profile.BadOverride, match="no such profile setting; known: k1, overrides"):
+    made = profile.make_profile({"field_weights": {"title": 6}, "question_words": ("why",)}, EngineWithProfile)
+    assert (made.field_weights, made.question_words) == ({"title": 6}, ("why",))  # with_overrides merges, not we
+    with pytest.raises(profile.BadOverride, match="no such profile setting; known: field_weights, k1, question_"):
         profile.make_profile({"k2": 1.0}, EngineWithProfile)
     with pytest.raises(profile.BadOverride, match="does not fit"):
         profile.make_profile({"k1": True}, EngineWithProfile)
@@ -408,6 +428,12 @@ def test_overrides_are_checked_against_the_profile(monkeypatch):
         profile.make_profile({"typo_weights": (1, 2)}, EngineWithProfile)
     with pytest.raises(profile.BadOverride, match="does not fit"):
         profile.make_profile({"question_mode": 1}, EngineWithProfile)
+    with pytest.raises(profile.BadOverride, match="does not fit"):
+        profile.make_profile({"field_weights": {"tilte": 6}}, EngineWithProfile)
+    with pytest.raises(profile.BadOverride, match="does not fit"):
+        profile.make_profile({"question_words": (1, 2)}, EngineWithProfile)
+    with pytest.raises(profile.BadOverride, match="the profile refused the overrides: k1: must be at least 0"):
+        profile.make_profile({"k1": -1}, EngineWithProfile)
 
 
 def test_eval_with_set_on_an_engine_without_profiles_fails_clearly(tmp_path, monkeypatch, capsys):
