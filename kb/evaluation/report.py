@@ -25,11 +25,12 @@ LEGEND = (
 
 
 def rows(run, categories):
-    """``[(name, n, {metric: mean})]``: one row per category, then ALL."""
+    """``[(name, n, {metric: mean})]``: one row per category with scored queries, then ALL."""
     out = []
     for cat in categories:
         qids = [q for q in run.scores if run.queries[q].category == cat]
-        out.append((cat, len(qids), metrics.mean(run.scores, qids)))
+        if qids:
+            out.append((cat, len(qids), metrics.mean(run.scores, qids)))
     out.append(("ALL", len(run.scores), metrics.mean(run.scores)))
     return out
 
