@@ -436,6 +436,18 @@ def test_overrides_are_checked_against_the_profile(monkeypatch):
         profile.make_profile({"k1": -1}, EngineWithProfile)
 
 
+def test_overrides_reach_the_engines_own_profile():
+    from kb.search import Engine
+
+    real = profile.find_profile_class()
+    if real is None:
+        pytest.skip("this engine has no RankingProfile yet (the engine v2 issue adds it)")
+    made = profile.make_profile({"k1": 2.5}, Engine)
+    assert made == real().with_overrides(k1=2.5) and made != real()
+    with pytest.raises(profile.BadOverride, match="no such profile setting"):
+        profile.make_profile({"no_such_setting": 1}, Engine)
+
+
 def test_eval_with_set_on_an_engine_without_profiles_fails_clearly(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(profile, "find_profile_class", lambda: None)
     assert main(["eval", "--corpus", str(tmp_path), "--set", "k1=2.5"]) == 1
