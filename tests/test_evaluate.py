@@ -332,6 +332,13 @@ def test_compare_counts_queries_whose_ranking_changed():
     assert "NO CHANGE" in compare.compare_runs(a, b)
 
 
+def test_a_gain_needs_the_interval_and_the_randomisation_test():
+    assert compare.judgement(0.01, 0.002, 0.02, 0.01).startswith("GAIN")
+    assert compare.judgement(-0.01, -0.02, -0.002, 0.01).startswith("LOSS")
+    assert "does not agree" in compare.judgement(0.01, 0.002, 0.02, 0.2)
+    assert "smaller than its confidence interval" in compare.judgement(0.01, -0.002, 0.02, 0.01)
+
+
 def test_compare_of_a_clear_loss():
     text = compare.compare_runs(make_run([0.9] * 20), make_run([0.4] * 20))
     assert "LOSS: ALL moved -0.5000" in text

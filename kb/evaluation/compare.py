@@ -3,13 +3,15 @@
 For each category the mean difference (B - A) of one metric over the queries
 both runs scored, a paired bootstrap 95 % confidence interval of that mean
 (queries resampled with replacement) and a two-sided paired randomisation test
-(signs of the per-query differences flipped at random).  A change whose ALL
-interval includes zero is not called a gain (nor a loss).
+(signs of the per-query differences flipped at random).  A change of ALL is
+called a gain (or a loss) only when its interval excludes zero and the
+randomisation test agrees (p < 0.05); otherwise it is not a gain.
 """
 
 import numpy as np
 
 REPS = 10_000
+ALPHA = 0.05
 SEED = 20261129
 
 
@@ -44,16 +46,16 @@ def paired(run_a, run_b, metric, qids=None):
 
 
 def judgement(diff, low, high, p):
-    """What a change of ``diff`` with interval ``[low, high]`` may be called."""
+    """What a change of ``diff`` with interval ``[low, high]`` and p-value ``p`` may be called."""
     if np.isnan(low):
         return "no queries in common: nothing to judge"
     if low == high == diff == 0:
         return "NO CHANGE: every query scores the same in A and B"
     stats = f"{diff:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}], p = {p:.4f}"
-    if low > 0:
-        return f"GAIN: ALL moved {stats}; the interval excludes 0"
-    if high < 0:
-        return f"LOSS: ALL moved {stats}; the interval excludes 0"
+    if (low > 0 or high < 0) and p < ALPHA:
+        return f"{'GAIN' if low > 0 else 'LOSS'}: ALL moved {stats}; the interval excludes 0 and p < {ALPHA}"
+    if low > 0 or high < 0:
+        return f"NOT A GAIN: ALL moved {stats}; the interval excludes 0 but the randomisation test does not agree"
     return f"NOT A GAIN: ALL moved {stats}; the change is smaller than its confidence interval (it includes 0)"
 
 
