@@ -73,6 +73,9 @@ def build_parser():
     p.add_argument("--limit", type=int, default=10, help="results to show, 1-50 (default 10)")
     p.add_argument("--kind", choices=("article", "section", "faq"), help="search one kind of document only")
     p.add_argument("--json", action="store_true", help="print the API's JSON instead of text")
+    p.add_argument(
+        "--explain", action="store_true", help="show why each result ranks where it does (rules, BM25F per term)"
+    )
 
     p = add(
         "eval",
@@ -259,15 +262,16 @@ def cmd_search(config, args):
     import html
     import json
 
+    from .presentation import explanation_lines, search_body
     from .search import Engine
 
     engine = Engine(config.index_dir, reload_seconds=0)  # one search: no reload thread
     try:
-        results = engine.search(args.query, limit=args.limit, kind=args.kind)
+        results = engine.search(args.query, limit=args.limit, kind=args.kind, explain=args.explain)
     finally:
         engine.close()
     if args.json:
-        print(json.dumps(results.as_dict(), indent=2))
+        print(json.dumps(search_body(results), indent=2))
         return 0
     bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
     print(f"{results.total} results for {results.query!r} ({results.took_ms} ms)")
@@ -276,6 +280,8 @@ def cmd_search(config, args):
         print(f"\n{n}. [{hit.kind}] {hit.title}  (score {hit.score})")
         print(f"   {hit.url}")
         print(f"   {snippet}")
+        if hit.explain:
+            print("\n".join("   " + line for line in explanation_lines(hit.explain)))
     return 0
 
 

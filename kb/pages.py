@@ -30,6 +30,7 @@ import markupsafe
 from .caching import strong_etag, wants_html
 from .errors import BadQuery, IndexMissing, NotFound
 from .params import int_param, single
+from .presentation import did_you_mean_body
 from .search import MAX_OFFSET
 from .urls import safe_url
 
@@ -124,10 +125,9 @@ class SearchPage:
         def page_url(n, query=q):
             return f"{req.root_path}/?" + urlencode({"q": query, **({"page": n} if n > 1 else {})})
 
-        # A copy with the link added: the engine caches what it returned.
         did_you_mean = results.did_you_mean and {
-            **results.did_you_mean,
-            "href": page_url(1, results.did_you_mean["query"]),
+            **did_you_mean_body(results.did_you_mean),
+            "href": page_url(1, results.did_you_mean.query),
         }
         _render(
             req,

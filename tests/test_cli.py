@@ -142,6 +142,14 @@ def test_search_json(indexed, capsys):
     assert {k: v for k, v in data.items() if k != "took_ms"} == {k: v for k, v in api.json.items() if k != "took_ms"}
 
 
+def test_search_explain_prints_rules_and_bm25f_per_term_and_field(indexed, capsys):
+    assert main(["search", "recurrent miscarriage", "--index", str(indexed), "--explain", "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("rules: words_matched 2; typos 0; score (value ") == 2
+    assert re.search(r"^\s+'miscarriage': [\d.]+ via exact$", out, re.M)
+    assert re.search(r"^\s+miscarriag: [\d.]+ \(idf [\d.]+, df \d+, tf [\d.]+; .*title [\d.]+", out, re.M)
+
+
 def test_search_without_index_fails_with_a_hint(tmp_path, capsys):
     assert main(["search", "ivf", "--index", str(tmp_path / "none")]) == 1
     err = capsys.readouterr().err
