@@ -89,6 +89,9 @@ QUESTION_WORDS = {
 }
 QUESTION_SLOTS = 4  # content words from which a query counts as a question
 SHORT_QUERY = 4  # slots; up to this many, more matched words rank first
+# Topic queries: FAQ entries and sections of one article ranked ahead of the
+# next articles, at most (the rest follow every other match; None: no limit).
+SIDE_ENTRIES = 1
 WEIGHT_SYNONYM = 0.8
 WEIGHT_TYPO = (1.0, 0.35, 0.2)  # by edit distance
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -708,6 +711,8 @@ class Engine:
             order = best[np.argsort(-key[best], kind="stable")]
         else:
             order = np.argsort(-key, kind="stable")
+        if SIDE_ENTRIES is not None and not question and kind is None:
+            order = order[_diversify(gen.parent[ids[order]], gen.slug_of[ids[order]], SIDE_ENTRIES)]
         return ids[order], score[order], ids
 
     # -- searching ---------------------------------------------------------
@@ -954,6 +959,27 @@ class Engine:
             "documents": gen.n_live,
             "problems": len(record.get("problems", [])),
         }
+
+
+def _diversify(parent, slug, per_article):
+    """Positions reordered so that each article's entries (``parent >= 0``) past
+    the first ``per_article`` move after every other result, in their order.
+
+    On a topic query the article comes first; one of its FAQ entries may follow
+    it, but its other entries ("What are the treatments for X?" for "x") would
+    fill the page ahead of other articles on the same condition.
+    """
+    seen = {}
+    keep, later = [], []
+    for i, (p, s) in enumerate(zip(parent.tolist(), slug.tolist())):
+        if p >= 0:
+            n = seen.get(s, 0)
+            if n >= per_article:
+                later.append(i)
+                continue
+            seen[s] = n + 1
+        keep.append(i)
+    return np.array(keep + later, dtype=np.int64)
 
 
 def _completes(typed, phrase_words):

@@ -1,0 +1,56 @@
+"""Ranking rules of issue 10 ("relevance, measured honestly"), one tiny fixture each.
+
+Each test is built so that it fails without its rule (checked by switching the
+rule's constant off in ``kb.search``).
+"""
+
+import pytest
+
+from .test_ranking import article, ids, kb_index  # noqa: F401  (kb_index is a fixture)
+
+# Two pages on one condition; the first has many FAQ entries that repeat its name.
+KLINEFELTER = {
+    "klinefelter-ghr": article(
+        "Klinefelter syndrome",
+        "Klinefelter syndrome is a chromosomal condition that affects male physical development.",
+        faqs=[
+            ("What is Klinefelter syndrome?", "A condition of males with an extra X chromosome."),
+            ("What causes Klinefelter syndrome?", "An extra copy of the X chromosome in Klinefelter syndrome."),
+            ("Is Klinefelter syndrome inherited?", "Klinefelter syndrome is not inherited."),
+            ("What are the treatments for Klinefelter syndrome?", "Testosterone for Klinefelter syndrome."),
+            ("How many people have Klinefelter syndrome?", "Klinefelter syndrome affects 1 in 650 males."),
+        ],
+    ),
+    "klinefelter-mplus": article(
+        "Klinefelter's Syndrome",
+        "Klinefelter syndrome is a condition in which boys are born with an extra X chromosome. Long long text "
+        + "about chromosomes and development. " * 20,
+        faqs=[("Klinefelter's Syndrome", "Summary of Klinefelter syndrome for patients.")],
+    ),
+}
+
+
+@pytest.mark.parametrize("query", ["klinefelter syndrome", "klinefel", "klinefelter syndrom"])
+def test_topic_query_puts_one_side_entry_per_article_ahead_of_other_articles(kb_index, query):  # noqa: F811
+    engine = kb_index(KLINEFELTER)
+    found = ids(engine.search(query, limit=20))
+    first = found.index("klinefelter-ghr") if found[0] == "klinefelter-ghr" else found.index("klinefelter-mplus")
+    assert first == 0
+    assert found.index("klinefelter-mplus") <= 2 and found.index("klinefelter-ghr") <= 2
+    # the other entries are still there, after the other page
+    ghr_entries = [i for i, d in enumerate(found) if d.startswith("klinefelter-ghr#")]
+    assert len(ghr_entries) == 5
+    assert sorted(ghr_entries)[1] > found.index("klinefelter-mplus")
+
+
+def test_group_by_article_still_lists_the_side_entries(kb_index):  # noqa: F811
+    engine = kb_index(KLINEFELTER)
+    hits = engine.search("klinefelter syndrome", group="article").hits
+    ghr = next(h for h in hits if h.slug == "klinefelter-ghr")
+    assert len(ghr.children) == 3
+
+
+def test_questions_are_not_diversified(kb_index):  # noqa: F811
+    engine = kb_index(KLINEFELTER)
+    found = ids(engine.search("what causes klinefelter syndrome", limit=3))
+    assert found[0] == "klinefelter-ghr#what-causes-klinefelter-syndrome"
