@@ -70,6 +70,9 @@ PARENT_BLEND = 0.8  # share of an article's score its FAQ entries and sections i
 # a section's or FAQ question's, or contains a whole title: the article named by
 # the query outranks the FAQ entries that inherit its score.
 TITLE_BONUS = (1.0, 0.75, 0.5)
+# A typed word counts as in a title when a typo correction, completion or
+# synonym of it is (not only the word itself): "klinefelter syndr", "endometrail cancer".
+TITLE_CREDIT = True
 QUESTION_PRIOR = 1.2  # FAQ entries' score factor when the query is a question
 QUESTION_WORDS = {
     "what",
@@ -616,6 +619,7 @@ class Engine:
         matched = np.zeros(n, dtype=np.int16)
         typos = np.zeros(n, dtype=np.int16)
         title_hits = np.zeros(n, dtype=np.int16)
+        title_words = set()  # the terms whose presence in a title counts
         saturated = {}
 
         def alt_score(terms):
@@ -643,6 +647,7 @@ class Engine:
                 else:
                     exact |= s > 0
                 np.maximum(best, s, out=best)
+            prefix_terms = ()
             if slot.prefix:
                 completions = [w for w in gen.completions(slot.prefix) if ANALYZER.term(w)]
                 prefix_terms = sorted({ANALYZER.term(w) for w in completions} - {slot.term})
@@ -660,7 +665,23 @@ class Engine:
             total += best
             matched += best > 0
             typos += via_typo
-            if slot.term:
+            if TITLE_CREDIT and not question:
+                in_title = np.zeros(n, dtype=bool)
+                for terms in _title_alternatives(slot, prefix_terms if slot.prefix else ()):
+                    present = np.ones(n, dtype=bool) if len(terms) > 1 else None
+                    for t in terms:
+                        ids, _ = gen.field_postings("title", t)
+                        if present is None:
+                            in_title[ids] = True
+                        else:
+                            has = np.zeros(n, dtype=bool)
+                            has[ids] = True
+                            present &= has
+                    if present is not None:
+                        in_title |= present
+                    title_words.update(terms)
+                title_hits += in_title
+            elif slot.term:
                 ids, _ = gen.field_postings("title", slot.term)
                 title_hits[ids] += 1
         if blend and PARENT_BLEND:
@@ -676,7 +697,13 @@ class Engine:
         if question and QUESTION_PRIOR != 1.0:
             total *= np.where(gen.kind == 2, QUESTION_PRIOR, 1.0).astype(np.float32)
         total *= gen.live
-        return total, matched, typos, title_hits
+        # How many of a title's words the query's words (and their alternatives) cover.
+        credit = TITLE_CREDIT and not question
+        title_cover = np.zeros(n, dtype=np.int16) if credit else title_hits
+        for t in title_words if credit else ():
+            ids, _ = gen.field_postings("title", t)
+            title_cover[ids] += 1
+        return total, matched, typos, (title_hits, title_cover)
 
     def _rank(self, gen, slots, total, matched, typos, title_hits, kind=None, question=False, top=None):
         """``(the best ``top`` doc numbers in order, their scores, every match)``.
@@ -687,6 +714,8 @@ class Engine:
         A title that is exactly the query (every query word, nothing else)
         gets a bonus, so "noonan syndrome" puts the article above its FAQ
         entries and "symptoms of noonan syndrome" puts that FAQ entry first.
+        Outside questions a word's typo correction, completion or synonym in
+        the title counts as the word (:data:`TITLE_CREDIT`).
         Short queries that are not questions rank like a site search box: more
         of the typed words matched first, then fewer typo corrections, then score.
         """
@@ -696,10 +725,11 @@ class Engine:
         ids = np.flatnonzero(candidates)
         if not len(ids):
             return ids, np.zeros(0), ids
+        title_hits, title_cover = title_hits
         score = total[ids].astype(np.float64)
-        content = sum(1 for s in slots if s.term)
+        content = sum(1 for s in slots if s.term or (TITLE_CREDIT and not question and s.prefix))
         title_len = gen.title_len[ids]
-        covered = (title_hits[ids] >= title_len) & (title_len > 0)  # the whole title is in the query
+        covered = (title_cover[ids] >= title_len) & (title_len > 0)  # the whole title is in the query
         exact = covered & (title_hits[ids] == content)  # ... and the query is the title
         bonus = np.where(exact, np.where(gen.kind[ids] == 0, TITLE_BONUS[0], TITLE_BONUS[1]), TITLE_BONUS[2])
         score += np.where(covered, bonus * score.max(), 0.0)
@@ -771,7 +801,7 @@ class Engine:
                 results.total = len(matches)
                 for d in ranked[offset : offset + limit]:
                     results.hits.append(self._hit(gen, d, score_of[int(d)], match, hints))
-            self._judge(gen, slots, results, ranked, total, matched, typos, title_hits, match, hints)
+            self._judge(gen, slots, results, ranked, total, matched, typos, title_hits[0], match, hints)
         return results
 
     def _hit(self, gen, docnum, score, match, hints):
@@ -980,6 +1010,15 @@ def _diversify(parent, slug, per_article):
             seen[s] = n + 1
         keep.append(i)
     return np.array(keep + later, dtype=np.int64)
+
+
+def _title_alternatives(slot, prefix_terms):
+    """The term tuples whose presence in a title counts for ``slot``: the word,
+    its typo corrections and synonyms (a phrase needs all its words), its completions."""
+    out = [(slot.term,)] if slot.term else []
+    out += [a.terms for a in slot.alts if a.how != "exact"]
+    out += [(t,) for t in prefix_terms]
+    return out
 
 
 def _completes(typed, phrase_words):

@@ -54,3 +54,32 @@ def test_questions_are_not_diversified(kb_index):  # noqa: F811
     engine = kb_index(KLINEFELTER)
     found = ids(engine.search("what causes klinefelter syndrome", limit=3))
     assert found[0] == "klinefelter-ghr#what-causes-klinefelter-syndrome"
+
+
+# The page named by the query, and a page that talks about it more.
+ENDOMETRIAL = {
+    "endometrial-cancer": article(
+        "Endometrial Cancer",
+        "A cancer of the lining of the womb. " + "Bleeding after menopause needs a check. " * 15,
+    ),
+    "uterine-tumours": article(
+        "Uterine Tumours",
+        "Endometrial cancer is the most common uterine cancer. Endometrial cancer and other cancer of the "
+        "endometrial lining: endometrial cancer screening, endometrial cancer treatment.",
+    ),
+    "lupus": article("Lupus", "An autoimmune disease."),
+}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "endometrail cancer",  # a typo
+        "endometrial canc",  # a prefix
+        "endometrail canc",  # both
+        "womb lining cancer",  # a synonym (synonyms.txt below)
+    ],
+)
+def test_title_named_through_a_typo_prefix_or_synonym_ranks_first(kb_index, tmp_path, query):  # noqa: F811
+    engine = kb_index(ENDOMETRIAL, synonyms="womb lining cancer, endometrial cancer\n")
+    assert ids(engine.search(query))[0] == "endometrial-cancer"
