@@ -96,6 +96,10 @@ SHORT_QUERY = 4  # slots; up to this many, more matched words rank first
 # next articles, at most (the rest follow every other match; None: no limit).
 SIDE_ENTRIES = 1
 WEIGHT_SYNONYM = 0.8
+# An article's own synonym that is another article's title or a phrase of the
+# synonyms file leads to it with this weight, and not as a title word.
+AMBIGUOUS_ALIASES = True
+WEIGHT_AMBIGUOUS = 0.4
 WEIGHT_TYPO = (1.0, 0.35, 0.2)  # by edit distance
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -267,14 +271,26 @@ class _Prepared:
         self.phrases = sorted(
             {(tuple(words(p)), p, tuple(t for t in targets if t != p)) for sources, targets in groups for p in sources}
         )
+        taken, ambiguous = set(), []  # names of conditions: every title, every synonyms file phrase
+        if AMBIGUOUS_ALIASES:
+            files = self.record.get("files", {}).values()
+            taken = {tuple(ANALYZER.terms(e["names"][0])) for e in files if e.get("names")}
+            taken |= {tuple(ANALYZER.terms(p)) for sources, targets in groups for p in (*sources, *targets)}
         for title, *aliases in syn.get("article_names", []):
             # Other names lead to the title; a variant that contains the title
-            # or is contained in it ("Noonan syndrome 3") adds only noise.
+            # or is contained in it ("Noonan syndrome 3") adds only noise, and so
+            # A name that is another article's title or in the synonyms file (an
+            # "ivf" alias of a heart condition) counts for less (WEIGHT_AMBIGUOUS)
+            # and not as a title word: that other use wins.
             title_terms = set(ANALYZER.terms(title))
             other = [a for a in aliases if not _nested(set(ANALYZER.terms(a)), title_terms)]
-            if other:
-                groups.append((other, [title]))
+            clear = [a for a in other if tuple(ANALYZER.terms(a)) not in taken]
+            if clear:
+                groups.append((clear, [title]))
+            if len(clear) < len(other):
+                ambiguous.append(([a for a in other if a not in clear], [title]))
         self.synonyms = SynonymTable(groups, ANALYZER.terms)
+        self.ambiguous = SynonymTable(ambiguous, ANALYZER.terms)
 
     def close(self):
         self.reader.close()
@@ -591,6 +607,10 @@ class Engine:
                 slots[start].alts.append(_Alt(alt, WEIGHT_SYNONYM, "synonym"))
                 for s in slots[start + 1 : end]:
                     s.alts.append(_Alt(alt, WEIGHT_SYNONYM, "synonym"))
+        for start, end, alternatives in gen.ambiguous.matches(terms):
+            for alt in alternatives:
+                for s in slots[start:end]:
+                    s.alts.append(_Alt(alt, WEIGHT_AMBIGUOUS, "ambiguous"))
         for slot in slots:
             df = gen.word_df_of(slot.word)
             if not slot.term or df >= 3:
@@ -620,6 +640,7 @@ class Engine:
         typos = np.zeros(n, dtype=np.int16)
         title_hits = np.zeros(n, dtype=np.int16)
         title_words = set()  # the terms whose presence in a title counts
+        alias_hits = np.zeros(n, dtype=np.int16)  # words found in a title only through an ambiguous alias
         saturated = {}
 
         def alt_score(terms):
@@ -667,20 +688,20 @@ class Engine:
             typos += via_typo
             if TITLE_CREDIT and not question:
                 in_title = np.zeros(n, dtype=bool)
-                for terms in _title_alternatives(slot, prefix_terms if slot.prefix else ()):
-                    present = np.ones(n, dtype=bool) if len(terms) > 1 else None
+                in_title_alias = np.zeros(n, dtype=bool)  # through an ambiguous alias only
+                for terms, ambiguous in _title_alternatives(slot, prefix_terms if slot.prefix else ()):
+                    present = np.ones(n, dtype=bool)
                     for t in terms:
-                        ids, _ = gen.field_postings("title", t)
-                        if present is None:
-                            in_title[ids] = True
-                        else:
-                            has = np.zeros(n, dtype=bool)
-                            has[ids] = True
-                            present &= has
-                    if present is not None:
+                        has = np.zeros(n, dtype=bool)
+                        has[gen.field_postings("title", t)[0]] = True
+                        present &= has
+                    if ambiguous:
+                        in_title_alias |= present
+                    else:
                         in_title |= present
                     title_words.update(terms)
-                title_hits += in_title
+                title_hits += in_title | in_title_alias
+                alias_hits += in_title_alias & ~in_title
             elif slot.term:
                 ids, _ = gen.field_postings("title", slot.term)
                 title_hits[ids] += 1
@@ -703,7 +724,7 @@ class Engine:
         for t in title_words if credit else ():
             ids, _ = gen.field_postings("title", t)
             title_cover[ids] += 1
-        return total, matched, typos, (title_hits, title_cover)
+        return total, matched, typos, (title_hits, title_cover, alias_hits)
 
     def _rank(self, gen, slots, total, matched, typos, title_hits, kind=None, question=False, top=None):
         """``(the best ``top`` doc numbers in order, their scores, every match)``.
@@ -725,13 +746,14 @@ class Engine:
         ids = np.flatnonzero(candidates)
         if not len(ids):
             return ids, np.zeros(0), ids
-        title_hits, title_cover = title_hits
+        title_hits, title_cover, alias_hits = title_hits
         score = total[ids].astype(np.float64)
         content = sum(1 for s in slots if s.term or (TITLE_CREDIT and not question and s.prefix))
         title_len = gen.title_len[ids]
         covered = (title_cover[ids] >= title_len) & (title_len > 0)  # the whole title is in the query
         exact = covered & (title_hits[ids] == content)  # ... and the query is the title
         bonus = np.where(exact, np.where(gen.kind[ids] == 0, TITLE_BONUS[0], TITLE_BONUS[1]), TITLE_BONUS[2])
+        bonus[alias_hits[ids] > 0] = TITLE_BONUS[2]  # named only by an alias that names something else too
         score += np.where(covered, bonus * score.max(), 0.0)
         key = score
         if len(slots) <= SHORT_QUERY and not question:
@@ -1013,11 +1035,12 @@ def _diversify(parent, slug, per_article):
 
 
 def _title_alternatives(slot, prefix_terms):
-    """The term tuples whose presence in a title counts for ``slot``: the word,
-    its typo corrections and synonyms (a phrase needs all its words), its completions."""
-    out = [(slot.term,)] if slot.term else []
-    out += [a.terms for a in slot.alts if a.how != "exact"]
-    out += [(t,) for t in prefix_terms]
+    """``[(terms, ambiguous)]`` whose presence in a title counts for ``slot``: the
+    word, its typo corrections and synonyms (a phrase needs all its words), its
+    completions; ``ambiguous`` for an alias that also names something else."""
+    out = [((slot.term,), False)] if slot.term else []
+    out += [(a.terms, a.how == "ambiguous") for a in slot.alts if a.how != "exact"]
+    out += [((t,), False) for t in prefix_terms]
     return out
 
 

@@ -83,3 +83,24 @@ ENDOMETRIAL = {
 def test_title_named_through_a_typo_prefix_or_synonym_ranks_first(kb_index, tmp_path, query):  # noqa: F811
     engine = kb_index(ENDOMETRIAL, synonyms="womb lining cancer, endometrial cancer\n")
     assert ids(engine.search(query))[0] == "endometrial-cancer"
+
+
+# Another article's name used as an article's own synonym.
+ALIASES = {
+    "anencephaly": article(
+        "Anencephaly",
+        "Anencephaly is one of the neural tube defects, where the neural tube does not close.",
+        synonyms=["Neural tube defects"],
+    ),
+    "neural-tube-defects": article(
+        "Neural Tube Defects",
+        "Birth defects of the brain and spine. " * 10 + "Folic acid before pregnancy lowers the risk.",
+    ),
+}
+
+
+def test_an_alias_that_names_another_article_ranks_below_that_article(kb_index):  # noqa: F811
+    engine = kb_index(ALIASES)
+    found = ids(engine.search("neural tube defects"))
+    assert found[0] == "neural-tube-defects"
+    assert "anencephaly" in found  # the alias still leads to its own article
