@@ -95,6 +95,10 @@ SHORT_QUERY = 4  # slots; up to this many, more matched words rank first
 # Topic queries: FAQ entries and sections of one article ranked ahead of the
 # next articles, at most (the rest follow every other match; None: no limit).
 SIDE_ENTRIES = 1
+# Questions: each article just before its first FAQ entry or section (a page
+# before the entries it holds); None: entries per article are not limited.
+QUESTION_ARTICLE_FIRST = True
+QUESTION_SIDE_ENTRIES = None
 WEIGHT_SYNONYM = 0.8
 # An article's own synonym that is another article's title or a phrase of the
 # synonyms file leads to it with this weight, and not as a title word.
@@ -727,7 +731,7 @@ class Engine:
         return total, matched, typos, (title_hits, title_cover, alias_hits)
 
     def _rank(self, gen, slots, total, matched, typos, title_hits, kind=None, question=False, top=None):
-        """``(the best ``top`` doc numbers in order, their scores, every match)``.
+        """``(the best ``top`` doc numbers in order, their scores, every match, the best match)``.
 
         Only the best are sorted (a partial sort), so a query matching
         thousands of documents costs little more than one matching hundreds.
@@ -745,7 +749,7 @@ class Engine:
             candidates &= gen.kind == KINDS.index(kind)
         ids = np.flatnonzero(candidates)
         if not len(ids):
-            return ids, np.zeros(0), ids
+            return ids, np.zeros(0), ids, None
         title_hits, title_cover, alias_hits = title_hits
         score = total[ids].astype(np.float64)
         content = sum(1 for s in slots if s.term or (TITLE_CREDIT and not question and s.prefix))
@@ -763,9 +767,15 @@ class Engine:
             order = best[np.argsort(-key[best], kind="stable")]
         else:
             order = np.argsort(-key, kind="stable")
-        if SIDE_ENTRIES is not None and not question and kind is None:
-            order = order[_diversify(gen.parent[ids[order]], gen.slug_of[ids[order]], SIDE_ENTRIES)]
-        return ids[order], score[order], ids
+        ranked = ids[order]
+        best = int(ranked[0])  # the best match, wherever diversity puts it
+        if kind is None and not question and SIDE_ENTRIES is not None:
+            ranked = _diversify(gen, ranked, SIDE_ENTRIES, False)
+        elif kind is None and question and (QUESTION_SIDE_ENTRIES is not None or QUESTION_ARTICLE_FIRST):
+            ranked = _diversify(gen, ranked, QUESTION_SIDE_ENTRIES, QUESTION_ARTICLE_FIRST, candidates)
+        else:
+            return ranked, score[order], ids, best
+        return ranked, score[np.searchsorted(ids, ranked)], ids, best
 
     # -- searching ---------------------------------------------------------
 
@@ -806,7 +816,9 @@ class Engine:
             # Enough ranked documents for the page (a group of an article can hold
             # dozens of its FAQ entries).
             top = (offset + limit) * (50 if group else 1) + 200
-            ranked, scores, matches = self._rank(gen, slots, total, matched, typos, title_hits, kind, question, top)
+            ranked, scores, matches, best = self._rank(
+                gen, slots, total, matched, typos, title_hits, kind, question, top
+            )
             score_of = dict(zip(ranked.tolist(), scores.tolist()))
             match, hints = _matcher(slots)
             if group == "article":
@@ -823,7 +835,7 @@ class Engine:
                 results.total = len(matches)
                 for d in ranked[offset : offset + limit]:
                     results.hits.append(self._hit(gen, d, score_of[int(d)], match, hints))
-            self._judge(gen, slots, results, ranked, total, matched, typos, title_hits[0], match, hints)
+            self._judge(gen, slots, results, ranked, best, total, matched, typos, title_hits[0], match, hints)
         return results
 
     def _hit(self, gen, docnum, score, match, hints):
@@ -842,14 +854,14 @@ class Engine:
             position=stored.get("position") or 0,
         )
 
-    def _judge(self, gen, slots, results, ranked, total, matched, typos, title_hits, match, hints):
+    def _judge(self, gen, slots, results, ranked, best, total, matched, typos, title_hits, match, hints):
         """Confidence, the answer card, did-you-mean and words that matched nothing."""
         n_slots = len(slots)
         results.unmatched = [s.word for s in slots if not s.hits and s.word not in STOP_WORDS]
         if not len(ranked):
             results.confidence = "low"
         else:
-            top = ranked[0]
+            top = best
             coverage = matched[top] / n_slots
             needed = 1.0 if n_slots <= 2 else 0.6
             if n_slots > SHORT_QUERY:
@@ -916,7 +928,7 @@ class Engine:
         if not slots:
             return []
         total, matched, typos, title_hits = self._score(gen, slots, fields=("title",), blend=False)
-        ranked, _, _ = self._rank(gen, slots, total, matched, typos, title_hits, top=limit * 40)
+        ranked, _, _, _ = self._rank(gen, slots, total, matched, typos, title_hits, top=limit * 40)
         ranked = ranked[matched[ranked] == len(slots)]
         # Articles before FAQ questions, then score; one suggestion per text.
         ranked = sorted(ranked[: limit * 8], key=lambda d: (gen.kind[d] != 0, -total[d]))
@@ -1013,24 +1025,34 @@ class Engine:
         }
 
 
-def _diversify(parent, slug, per_article):
-    """Positions reordered so that each article's entries (``parent >= 0``) past
-    the first ``per_article`` move after every other result, in their order.
+def _diversify(gen, ranked, per_article, article_first, candidates=None):
+    """``ranked`` reordered so that each article's entries (FAQ entries and
+    sections) past the first ``per_article`` move after every other result.
 
     On a topic query the article comes first; one of its FAQ entries may follow
     it, but its other entries ("What are the treatments for X?" for "x") would
-    fill the page ahead of other articles on the same condition.
+    fill the page ahead of other articles on the same condition.  With
+    ``article_first`` an article (if it matched: ``candidates``) is placed
+    just before its first entry.
     """
-    seen = {}
+    seen, placed = {}, set()
     keep, later = [], []
-    for i, (p, s) in enumerate(zip(parent.tolist(), slug.tolist())):
-        if p >= 0:
-            n = seen.get(s, 0)
-            if n >= per_article:
-                later.append(i)
-                continue
-            seen[s] = n + 1
-        keep.append(i)
+    for d in ranked.tolist():
+        parent = int(gen.parent[d])
+        if parent < 0:
+            if d not in placed:
+                placed.add(d)
+                keep.append(d)
+            continue
+        n = seen.get(parent, 0)
+        if per_article is not None and n >= per_article:
+            later.append(d)
+            continue
+        seen[parent] = n + 1
+        if article_first and parent not in placed and candidates[parent]:
+            placed.add(parent)
+            keep.append(parent)
+        keep.append(d)
     return np.array(keep + later, dtype=np.int64)
 
 
