@@ -114,3 +114,46 @@ def test_an_alias_that_names_another_article_ranks_below_that_article(kb_index):
     found = ids(engine.search("neural tube defects"))
     assert found[0] == "neural-tube-defects"
     assert "anencephaly" in found  # the alias still leads to its own article
+
+
+# Confidence: high when the right page is found through a synonym or by its FAQ
+# entry read with its page; low for what no article is about.
+CONFIDENCE = {
+    "premenstrual-syndrome": article(
+        "Premenstrual Syndrome",
+        "Mood changes and bloating in the days before a period.",
+        synonyms=["PMS"],
+    ),
+    "recurrent-miscarriages": article(
+        "Recurrent Miscarriages",
+        "The loss of two or more pregnancies. Infections, clotting (thrombophilia) and antibodies are among the causes.",
+        faqs=[
+            ("What are the causes of recurrent miscarriages?", "Genetic problems and hormonal disorders."),
+            ("How are recurrent miscarriages diagnosed?", "Blood tests and an ultrasound scan of the uterus."),
+        ],
+    ),
+    "lupus": article("Lupus", "An autoimmune disease that can affect the joints, hormone levels and a pregnancy."),
+}
+
+
+@pytest.mark.parametrize(
+    "query, kind",
+    [
+        ("pms", "synonym"),  # the title is the synonym's target, not a word typed
+        # most words are in the page, not in the entry that answers
+        ("can infections clotting thrombophilia or antibodies cause repeated miscarriages", "question"),
+        ("hormone levels recurrent miscarriages", "question"),  # half the words: the page's half
+    ],
+)
+def test_right_answer_found_another_way_is_high_confidence(kb_index, query, kind):  # noqa: F811
+    engine = kb_index(CONFIDENCE, synonyms="repeated miscarriage, recurrent miscarriage\n")
+    r = engine.search(query)
+    assert r.hits[0].slug in ("premenstrual-syndrome", "recurrent-miscarriages")
+    assert r.confidence == "high"
+
+
+@pytest.mark.parametrize("query", ["is the clinic wheelchair accessible", "who is the medical director", "parking"])
+def test_what_no_article_is_about_stays_low_confidence(kb_index, query):  # noqa: F811
+    engine = kb_index(CONFIDENCE)
+    r = engine.search(query)
+    assert r.total == 0 or r.confidence == "low"
