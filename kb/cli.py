@@ -11,6 +11,7 @@ import re
 import sys
 from pathlib import Path
 
+from . import __version__
 from .config import Config
 from .errors import KBError
 
@@ -32,6 +33,7 @@ def build_parser():
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"kb {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name, help, example):
@@ -180,12 +182,29 @@ def cmd_search(config, args):
         print(json.dumps(results.as_dict(), indent=2))
         return 0
     bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
+
+    def text(marked_html):
+        return html.unescape(_MARK.sub(lambda m: plain if m.group().startswith("</") else bold, marked_html))
+
+    # What the search page shows, in its order: count, did you mean, words no
+    # article has, the answer card, the low-confidence note, the results.
     print(f"{results.total} results for {results.query!r} ({results.took_ms} ms)")
-    for n, hit in enumerate(results.hits, 1):
-        snippet = html.unescape(_MARK.sub(lambda m: plain if m.group().startswith("</") else bold, hit.snippet))
+    if results.did_you_mean:
+        print(f"Did you mean: {text(results.did_you_mean['html'])}?")
+    if results.unmatched:
+        print(f"No article mentions: {', '.join(results.unmatched)}.")
+    answer = results.answer
+    if answer:
+        print(f"\nAnswer from {answer['article_title']}: {text(answer['question_html'])}")
+        print(f"   {answer['url']}")
+        print(f"   {text(answer['answer_html'])}")
+    hits = [h for h in results.hits if not (answer and h.id == answer["id"])]
+    if hits and results.confidence == "low":
+        print("\nThese are the closest matches; none is a strong one (confidence: low).")
+    for n, hit in enumerate(hits, 1):
         print(f"\n{n}. [{hit.kind}] {hit.title}  (score {hit.score})")
         print(f"   {hit.url}")
-        print(f"   {snippet}")
+        print(f"   {text(hit.snippet)}")
     return 0
 
 
