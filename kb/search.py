@@ -54,7 +54,7 @@ from .articles import KINDS, render_html
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import SYNONYMS, VOCABULARY
 from .schema import ANALYZER, BM25_K1, FIELD_B, FIELD_WEIGHTS
-from .snippets import highlight
+from .snippets import SCAN_CHARS, find_matches, highlight
 from .synonyms import SynonymTable
 from .text import STOP_WORDS, fold, words
 
@@ -849,6 +849,8 @@ class Engine:
     def _hit(self, gen, docnum, score, match, hints):
         stored = gen.stored(docnum)
         body = stored.get("body") or stored.get("summary") or ""
+        if stored["kind"] == "article":
+            body = _best_passage(_passages(gen, stored), match, hints) or body
         return Hit(
             id=stored["id"],
             kind=stored["kind"],
@@ -1078,6 +1080,37 @@ def _title_alternatives(slot, prefix_terms):
     out += [(a.terms, a.how == "ambiguous") for a in slot.alts if a.how != "exact"]
     out += [((t,), False) for t in prefix_terms]
     return out
+
+
+def _passages(gen, stored):
+    """An article's passages: its lead, then each section's and FAQ answer's text.
+
+    The stored body is these joined with their headings (``kb.articles``); a
+    snippet across them would run a FAQ question into the text around it.
+    """
+    body = stored.get("body") or ""
+    children = sorted(
+        (gen.stored(d) for d in gen.docs_of(stored["slug"]) if gen.kind[d] > 0),
+        key=lambda c: (KINDS.index(c["kind"]), c.get("position") or 0),
+    )
+    texts = [c.get("body") or "" for c in children]
+    tail = "\n".join(f"{c['title']}\n{t}" if t else c["title"] for c, t in zip(children, texts))
+    if not children or not body.endswith(tail):
+        return [body]  # not the layout expected: the whole text as one passage
+    lead = body[: len(body) - len(tail)].strip()
+    return [p for p in [lead, *texts] if p.strip()]
+
+
+def _best_passage(passages, match, hints):
+    """The passage with the most distinct matched words, then most matches (up to 4),
+    the earliest of equals."""
+    best, best_count = (passages[0] if passages else ""), (0, 0)
+    for p in passages:
+        found = find_matches(p[:SCAN_CHARS], match, hints)
+        count = (len({key for _, _, key in found}), min(len(found), 4))
+        if count > best_count:
+            best, best_count = p, count
+    return best
 
 
 def _completes(typed, phrase_words):

@@ -341,3 +341,41 @@ def test_searches_never_fail_while_generations_are_swapped(tmp_path):
         engine.close()
     assert errors == []
     assert done[0] > 0
+
+
+def test_article_snippet_is_the_best_matching_passage_without_faq_headings(tmp_path):
+    from kb.indexer import build
+    from kb.search import Engine
+
+    from .conftest import write_article
+
+    write_article(
+        tmp_path / "a",
+        "ivf.md",
+        """\
+        ---
+        title: In Vitro Fertilisation
+        ---
+
+        Eggs and sperm are joined in a laboratory.
+
+        ## Frequently Asked Questions
+
+        ### How long does one cycle take?
+
+        About six weeks from stimulation to the pregnancy test.
+
+        ### Is egg retrieval painful?
+
+        It is done under sedation, so most women feel little discomfort afterwards.
+        """,
+    )
+    build(tmp_path / "a", tmp_path / "i")
+    engine = Engine(tmp_path / "i")
+    hit = next(h for h in engine.search("sedation discomfort").hits if h.kind == "article")
+    assert "<mark>sedation</mark>" in hit.snippet and "<mark>discomfort</mark>" in hit.snippet
+    assert "Is egg retrieval painful?" not in hit.snippet  # a heading is not run into the text
+    assert "pregnancy test" not in hit.snippet  # nor the passage before it
+    hit = next(h for h in engine.search("laboratory").hits if h.kind == "article")
+    assert hit.snippet == "Eggs and sperm are joined in a <mark>laboratory</mark>."
+    engine.close()
