@@ -857,10 +857,10 @@ class Engine:
             slug=stored["slug"],
             title=stored["title"],
             url=stored["url"],
-            snippet=highlight(body, match, hints),
+            snippet=_highlight(body, match, hints),
             score=round(float(score), 4),
             article_title=stored.get("article_title", ""),
-            title_html=highlight(stored["title"], match, hints, size=None),
+            title_html=_highlight(stored["title"], match, hints, size=None),
             position=stored.get("position") or 0,
         )
 
@@ -917,7 +917,7 @@ class Engine:
                     "slug": hit.slug,
                     "question": hit.title,
                     "question_html": hit.title_html,
-                    "answer_html": highlight(stored.get("body", ""), match, hints, size=400),
+                    "answer_html": _highlight(stored.get("body", ""), match, hints, size=400),
                     "url": hit.url,
                     "article_title": hit.article_title,
                 }
@@ -1169,11 +1169,20 @@ def _group(gen, ranked, needed, per_group=3):
     return groups
 
 
-def _matcher(slots):
-    """What the snippet highlighter marks, and the word starts it scans for."""
+def _matcher(slots, text=None):
+    """What the snippet highlighter marks, and the word starts it scans for.
+
+    With ``text``: a typo correction is marked only where the word as typed is
+    absent ("what causes" marks "cases" only in a text without "causes").
+    """
+    typed_here = set()
+    if text is not None and any(a.how == "typo" for s in slots for a in s.alts):
+        typed_here = set(ANALYZER.terms(text[:SCAN_CHARS]))
     exact = set()
     for s in slots:
         for a in s.alts:
+            if a.how == "typo" and s.term in typed_here:
+                continue
             if len(a.terms) == 1:  # a word of a synonym phrase alone ("loss") is no match
                 exact.update(a.terms)
     prefixes = [s.prefix for s in slots if s.prefix]
@@ -1188,4 +1197,13 @@ def _matcher(slots):
         return 0, None
 
     hints = {fold(t[:3]) for t in exact} | {p[:3] for p in prefixes}
+    match.slots = slots
     return match, hints
+
+
+def _highlight(text, match, hints, size=220):
+    """:func:`highlight` with typo corrections marked only if the typed word is absent from ``text``."""
+    slots = getattr(match, "slots", None)
+    if slots and any(a.how == "typo" for s in slots for a in s.alts):
+        match, hints = _matcher(slots, text)
+    return highlight(text, match, hints, size)

@@ -379,3 +379,23 @@ def test_article_snippet_is_the_best_matching_passage_without_faq_headings(tmp_p
     hit = next(h for h in engine.search("laboratory").hits if h.kind == "article")
     assert hit.snippet == "Eggs and sperm are joined in a <mark>laboratory</mark>."
     engine.close()
+
+
+def test_typo_correction_is_marked_only_where_the_typed_word_is_absent(tmp_path):
+    from kb.indexer import build
+    from kb.search import Engine
+
+    from .conftest import write_article
+
+    write_article(
+        tmp_path / "a", "loss.md", "---\ntitle: Pregnancy Loss\n---\n\nIn most cases the causes are unknown.\n"
+    )
+    write_article(tmp_path / "a", "ivf.md", "---\ntitle: IVF\n---\n\nIn some cases a second cycle is needed.\n")
+    build(tmp_path / "a", tmp_path / "i")
+    engine = Engine(tmp_path / "i")
+    with engine._use() as gen:  # the trap is real: "cases" is a correction of "causes" here
+        slots, _ = engine._plan(gen, "what causes pregnancy loss", True)
+        assert any(a.how == "typo" and a.word == "cases" for a in slots[0].alts)
+    hits = {h.slug: h.snippet for h in engine.search("what causes pregnancy loss").hits}
+    assert hits["loss"] == "In most cases the <mark>causes</mark> are unknown."
+    engine.close()
