@@ -21,6 +21,7 @@ setup(
         "numpy>=1.26",
         "rapidfuzz>=3",
         "Jinja2>=3.1",
+        "python-json-logger>=3.1,<5",
     ],
     extras_require={
         "test": [
@@ -28,6 +29,7 @@ setup(
             "jsonschema>=4.18",
             "openapi-spec-validator>=0.7",
             "playwright>=1.40",
+            "hypothesis>=6",
         ],
     },
     entry_points={"console_scripts": ["kb = kb.cli:main"]},

@@ -31,8 +31,11 @@ from pathlib import Path
 import markdown
 import yaml
 from markdown.extensions.toc import slugify, unique
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import AMP_SUBSTITUTE
 
 from .errors import ArticleProblem
+from .urls import check_page_url, clean_links
 
 #: The kinds of :class:`Document`, in the order an article yields them.
 KINDS = ("article", "section", "faq")
@@ -196,6 +199,9 @@ def parse_article(path, text=None):
     url = meta.get("url") or f"/articles/{slug}"
     if not isinstance(url, str):
         raise ArticleProblem(path, _key_line(text, "url") or 1, "url must be a string")
+    wrong = check_page_url(url)
+    if wrong:
+        raise ArticleProblem(path, _key_line(text, "url") or 1, wrong)
     summary = meta.get("summary") or ""
     if not isinstance(summary, str):
         raise ArticleProblem(path, _key_line(text, "summary") or 1, "summary must be text")
@@ -258,7 +264,8 @@ def render_html(article_markdown):
     """Render an article body to HTML whose heading ids match the search anchors.
 
     Raw HTML in articles is escaped, not passed through: an article containing
-    ``<script>`` shows that text and never runs it.
+    ``<script>`` shows that text and never runs it.  Links and images keep only
+    safe URLs (:func:`kb.urls.safe_url`): a ``javascript:`` link becomes text.
     """
     return _markdown().convert(article_markdown)
 
@@ -268,7 +275,15 @@ def _markdown():
     md = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS)
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
+    md.treeprocessors.register(_SafeLinks(md), "kb_safe_links", -100)  # last: every link is made by then
     return md
+
+
+class _SafeLinks(Treeprocessor):
+    """Remove ``href``/``src`` values that :func:`kb.urls.safe_url` refuses."""
+
+    def run(self, root):
+        clean_links(root, amp=AMP_SUBSTITUTE)
 
 
 _md_inline = _markdown()

@@ -14,6 +14,7 @@ from pathlib import Path
 from . import __version__
 from .config import Config
 from .errors import KBError
+from .logs import configure_logging
 
 EPILOG = """\
 Examples:
@@ -115,8 +116,10 @@ def main(argv=None):
     """Run the ``kb`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     options = {k: v for k, v in vars(args).items() if k in Config.__dataclass_fields__}
+    config = None
     try:
         config = Config.from_env(**options)
+        configure_logging(config, default_level="info" if args.command == "serve" else "warning")
         return COMMANDS[args.command](config, args)
     except KBError as e:
         print(f"kb: error: {e}", file=sys.stderr)
@@ -127,8 +130,41 @@ def main(argv=None):
     except ValueError as e:  # a malformed KB_* variable
         print(f"kb: error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # a full disk, a read-only or missing directory, too many open files
+        message, hint = describe_os_error(e, config)
+        print(f"kb: error: {message}", file=sys.stderr)
+        print(f"hint: {hint}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def describe_os_error(error, config=None):
+    """``(message, hint)`` for an operating-system error: what failed and what to do.
+
+    A build that fails this way has published nothing: the generation being
+    served is the one served before, and the half-written one is removed.
+    """
+    import errno
+
+    where = getattr(config, "index_dir", None)
+    what = error.strerror or str(error)
+    if error.filename:
+        what = f"{what}: {error.filename}"
+    unchanged = "the index being served was not changed"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        room = f"the disk holding {where}" if where else "the disk"
+        if where and not error.filename:
+            what = f"cannot write to {where}: {what}"
+        return what, f"free some space on {room} (`df -h`), then run the command again; {unchanged}"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        place = f"{where} and the articles directory" if where else "the directories kb uses"
+        return what, f"check that this user may write to {place}, then run the command again; {unchanged}"
+    if error.errno in (errno.EMFILE, errno.ENFILE):
+        return what, f"raise the open-file limit (`ulimit -n`), then run the command again; {unchanged}"
+    if error.errno == errno.EADDRINUSE:
+        return what, "another process listens on that port: stop it or choose another with --port or KB_PORT"
+    return what, f"check the disk and the directories kb uses, then run the command again; {unchanged}"
 
 
 class Progress:

@@ -27,6 +27,9 @@ class Config:
     cors_origins: tuple = ()
     reload_seconds: float = 1.0
     cache_size: int = 2048
+    log_level: str = ""  # "": info for kb serve, warning for the other commands
+    log_format: str = "auto"
+    log_queries: bool = False
 
     @classmethod
     def from_env(cls, env=None, **overrides):
@@ -52,6 +55,12 @@ class Config:
 
 def _coerce(f, raw):
     kind = type(f.default) if f.default is not None else str
+    if kind is bool:
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"KB_{f.name.upper()}={raw!r} is not a valid bool (use 1 or 0)")
     try:
         if kind is tuple:
             return _split_list(raw)

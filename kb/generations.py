@@ -87,22 +87,57 @@ def write_record(gen_path, record):
 
 
 def publish(index_dir, gen_path):
-    """Make ``gen_path`` the current generation in one atomic rename."""
+    """Make ``gen_path`` the current generation in one atomic rename.
+
+    Every file of the generation, its directory and the index directory are
+    fsynced first (:func:`sync_generation`), so after an OS crash or power
+    loss ``CURRENT`` never names a generation whose files did not all reach
+    the disk.
+    """
+    sync_generation(gen_path)
     _atomic_write(Path(index_dir) / CURRENT, Path(gen_path).name + "\n")
+
+
+def sync_generation(gen_path):
+    """fsync every file under ``gen_path``, each directory, then its parent.
+
+    :returns: the number of files synced.
+    """
+    gen_path = Path(gen_path)
+    count = 0
+    for root, dirs, files in os.walk(gen_path):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            count += 1
+        _fsync_dir(root)
+    _fsync_dir(gen_path.parent)  # the generation's own entry in the index directory
+    return count
+
+
+def _fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _atomic_write(path, text):
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must leave no .CURRENT.<pid>.tmp behind
+        raise
+    _fsync_dir(path.parent)
 
 
 @contextmanager
@@ -157,7 +192,14 @@ def remove_unused(index_dir, keep=()):
             continue
         try:
             fd = os.open(path / READERS_LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            continue  # removed meanwhile
         except OSError:
+            # No lock file and none can be made (a full disk): nobody can be
+            # reading it, since a reader takes the lock first.
+            if not (path / READERS_LOCK).exists():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

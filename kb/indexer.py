@@ -17,6 +17,7 @@ earlier version of it is indexed, that version keeps being served.
 """
 
 import hashlib
+import logging
 import os
 import time
 from collections import Counter
@@ -33,6 +34,8 @@ from .schema import ANALYZER, SCHEMA, SCHEMA_VERSION
 from .synonyms import FILE_NAME as SYNONYMS_FILE
 from .synonyms import parse_synonyms
 from .text import words
+
+log = logging.getLogger("kb.index")
 
 #: Files kb writes into a generation beside Whoosh's own.
 VOCABULARY = "vocabulary.json"
@@ -60,6 +63,22 @@ class BuildReport:
     def ok(self):
         return not self.problems
 
+    def log_fields(self):
+        """The build summary as fields of a ``kb.index`` log line."""
+        return {
+            "generation": self.generation,
+            "mode": self.mode,
+            "articles": self.articles,
+            "sections": self.sections,
+            "faqs": self.faqs,
+            "added": self.added,
+            "changed": self.changed,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "problems": len(self.problems),
+            "seconds": round(self.seconds, 2),
+        }
+
     def summary(self):
         """The one-line summary ``kb index`` prints at the end."""
         changes = f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.unchanged} unchanged"
@@ -83,9 +102,13 @@ def build(articles_dir, index_dir, full=False, progress=None, limitmb=256):
     started = time.perf_counter()
     articles_dir, index_dir = Path(articles_dir), Path(index_dir)
     with generations.write_lock(index_dir):
-        report = _build_locked(articles_dir, index_dir, full, progress, limitmb)
-        generations.remove_unused(index_dir)
+        try:
+            report = _build_locked(articles_dir, index_dir, full, progress, limitmb)
+        finally:
+            generations.remove_unused(index_dir)  # and whatever a failed build half-wrote
+    # A failed build raises: the caller (kb index, kb serve) reports it once.
     report.seconds = time.perf_counter() - started
+    log.info("build finished", extra=report.log_fields())
     return report
 
 

@@ -161,12 +161,11 @@ SCHEMAS = {
         "properties": {
             "title": {"type": "string"},
             "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
-            "url": {"type": "string"},
+            "url": {"type": "string", "description": "A relative path or an http(s) URL (checked when indexed)."},
             "summary": {"type": "string"},
             "tags": {"type": "array", "items": {"type": "string"}},
             "synonyms": {"type": "array", "items": {"type": "string"}},
             "language": {"type": "string"},
-            "path": {"type": "string", "description": "The Markdown file, relative to the articles directory."},
             "sections": {
                 "type": "array",
                 "items": {
@@ -201,6 +200,7 @@ SCHEMAS = {
             },
             "generation": {"type": "string"},
         },
+        "additionalProperties": False,
     },
     "Health": {
         "type": "object",
@@ -232,7 +232,7 @@ _STATIC = {
     "ETag": {"description": "Strong; from the bytes.", "schema": {"type": "string"}},
     "Cache-Control": {"description": "`public, max-age=300`.", "schema": {"type": "string"}},
 }
-_NOT_MODIFIED = {"description": "`If-None-Match` held the current ETag."}
+_NOT_MODIFIED = {"description": "`If-None-Match` held the current ETag (or `*`) and the answer would be a 200."}
 
 
 def _get(summary, description, parameters, responses, tags):
@@ -368,7 +368,7 @@ PATHS = {
         {
             "200": {**_html("The search page."), "headers": _CACHED},
             "304": _NOT_MODIFIED,
-            "400": _html("`page` or `q` out of range: an HTML page saying so."),
+            "400": _html("`page` or `q` out of range, blank `page`, or either given twice: an HTML page saying so."),
             "503": _html("No index built yet."),
         },
         ["Pages"],
@@ -401,7 +401,8 @@ PATHS = {
 
 RESPONSES = {
     "BadParameter": _json(
-        _ref("Error"), "A parameter is missing, out of range or not a number (`bad_parameter`, with `parameter`)."
+        _ref("Error"),
+        "A parameter is missing, blank, given twice, out of range or not a number (`bad_parameter`, with `parameter`).",
     ),
     "IndexMissing": {
         **_json(_ref("Error"), "No index built yet (`index_missing`); run `kb index`."),

@@ -20,7 +20,7 @@ that allows no inline script.
 import html
 import re
 from importlib import resources
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import falcon
 import jinja2
@@ -28,7 +28,9 @@ import markupsafe
 
 from .caching import strong_etag, wants_html
 from .errors import BadQuery, IndexMissing, NotFound
+from .params import int_param, single
 from .search import MAX_OFFSET
+from .urls import safe_url
 
 PAGE_SIZE = 10
 MAX_PAGE = MAX_OFFSET // PAGE_SIZE
@@ -58,9 +60,8 @@ def marked(html_text):
 
 
 def link(url):
-    """``url`` if it is relative or http(s), else ``#``: no ``javascript:`` links."""
-    scheme = urlsplit(url or "").scheme.lower()
-    return url if scheme in ("", "http", "https") else "#"
+    """``url`` if :func:`kb.urls.safe_url` allows it, else ``#``: no ``javascript:`` links."""
+    return safe_url(url) or "#"
 
 
 _templates = jinja2.Environment(
@@ -91,14 +92,15 @@ class SearchPage:
         self.engine = engine
 
     def on_get(self, req, resp):
-        q = (req.get_param("q") or "").strip()
-        raw_page = req.get_param("page") or "1"
         try:
-            page = int(raw_page)
-        except ValueError:
-            page = 0
-        if not 1 <= page <= MAX_PAGE:
-            return _error_page(req, resp, falcon.HTTP_400, f"page must be a whole number from 1 to {MAX_PAGE}.", q)
+            q = (single(req, "q") or "").strip()
+            page = int_param(req, "page", 1, 1, MAX_PAGE)
+        except BadQuery as e:  # q or page given twice; page blank, not a number or out of range
+            q = (req.get_param("q") or "").strip()
+            message = e.message
+            if e.parameter == "page" and not isinstance(req.params.get("page"), list):
+                message = f"page must be a whole number from 1 to {MAX_PAGE}."
+            return _error_page(req, resp, falcon.HTTP_400, message, q)
         if not q:
             return _render(req, resp, "search.html", results=None, page=1)
         try:
@@ -109,6 +111,7 @@ class SearchPage:
             resp.set_header("Retry-After", "30")
             return _error_page(req, resp, falcon.HTTP_503, "Search is not available yet: the index is being built.", q)
         resp.context.kb_generation = results.generation
+        resp.context.kb_log = results.log_fields()
         pages = max(1, -(-results.total // PAGE_SIZE))
 
         def page_url(n, query=q):

@@ -32,6 +32,7 @@ makes the forgiving parts cheap and bounded:
 """
 
 import html
+import logging
 import math
 import re
 import threading
@@ -57,6 +58,9 @@ from .schema import ANALYZER, BM25_K1, FIELD_B, FIELD_WEIGHTS
 from .snippets import SCAN_CHARS, find_matches, highlight
 from .synonyms import SynonymTable
 from .text import STOP_WORDS, fold, words
+from .urls import safe_document_urls
+
+log = logging.getLogger("kb.search")
 
 MAX_QUERY_CHARS = 10_000
 MAX_QUERY_WORDS = 32
@@ -154,6 +158,11 @@ class Results:
     answer: dict = None
     did_you_mean: dict = None
     unmatched: list = field(default_factory=list)
+    cache_hit: bool = field(default=False, compare=False)  # answered from the result cache
+
+    def log_fields(self):
+        """What the access log says of this answer (never the query text)."""
+        return {"results": self.total, "confidence": self.confidence, "cache_hit": self.cache_hit}
 
     def as_dict(self):
         """The body of ``GET /search`` (and of ``kb search --json``)."""
@@ -315,7 +324,7 @@ class _Prepared:
         fields = self._stored.get(docnum)
         if fields is None:
             with self._io:
-                fields = self.reader.stored_fields(docnum)
+                fields = safe_document_urls(self.reader.stored_fields(docnum))
             self._stored.put(docnum, fields)
         return fields
 
@@ -508,6 +517,7 @@ class Engine:
         self._checked = 0.0
         self._preparing = None
         self._html_cache = OrderedDict()
+        self._failed = None  # the last generation that failed to load (logged once)
 
     # -- generations -------------------------------------------------------
 
@@ -524,6 +534,7 @@ class Engine:
                 if name is None:
                     raise IndexMissing(f"no index in {self.index_dir}")
                 self._current = _Prepared(self.index_dir / name)
+                log.debug("generation loaded", extra={"generation": name})
             elif name is not None and name != self._current.name and self._preparing is None:
                 self._preparing = threading.Thread(target=self._prepare, args=(name,), daemon=True)
                 self._preparing.start()
@@ -534,11 +545,15 @@ class Engine:
             fresh = _Prepared(self.index_dir / name)
         except Exception:
             fresh = None  # a generation removed under us: the next check retries
+            if name != self._failed:  # once per generation, not at every check
+                self._failed = name
+                log.exception("generation failed to load", extra={"generation": name})
         with self._lock:
             self._preparing = None
             if fresh is None:
                 return
             old, self._current = self._current, fresh
+            log.info("generation swapped in", extra={"generation": name, "previous": old.name})
             self._html_cache.clear()
             old.retired = True
             self._close_if_unused(old)
@@ -811,10 +826,11 @@ class Engine:
         with self._use() as gen:
             key = (gen.name, text, typing, limit, offset, kind, group)
             results = self._results.get(key)
+            cache_hit = results is not None
             if results is None:
                 results = self._search(gen, text, typing, limit, offset, kind, group)
                 self._results.put(key, results)
-        return replace(results, took_ms=round((time.perf_counter() - started) * 1000, 2))
+        return replace(results, took_ms=round((time.perf_counter() - started) * 1000, 2), cache_hit=cache_hit)
 
     def _search(self, gen, text, typing, limit, offset, kind, group):
         results = Results(query=text, total=0, took_ms=0.0, limit=limit, offset=offset, generation=gen.name)
@@ -1015,8 +1031,9 @@ class Engine:
                 if len(self._html_cache) > 256:
                     self._html_cache.popitem(last=False)
         entry = lambda d: {"id": d["id"], "anchor": d["anchor"], "url": d["url"]}  # noqa: E731
+        # The source file's path stays private: it is the server's layout, not the article's.
         return {
-            **head["meta"],
+            **{k: v for k, v in head["meta"].items() if k != "path"},
             "sections": [{**entry(d), "heading": d["title"]} for d in docs if d["kind"] == "section"],
             "faqs": [
                 {**entry(d), "question": d["title"], "answer": d["body"], "position": d["position"]}

@@ -11,11 +11,14 @@ import time
 import falcon
 
 from . import __version__, pages
+from .access import AccessLog, unexpected_error
 from .caching import HttpCaching
 from .config import Config
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import ensure_index
+from .logs import configure_logging
 from .openapi import OpenAPIResource
+from .params import int_param, single, typed
 from .search import MAX_LIMIT, MAX_OFFSET, MAX_SUGGEST, Engine
 
 
@@ -50,19 +53,6 @@ def _code_for(exc):
     }.get(exc.status_code, exc.title.lower().replace(" ", "_"))
 
 
-def _int_param(req, name, default, low, high):
-    raw = req.get_param(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadQuery(name, f"{name} must be a whole number, not {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise BadQuery(name, f"{name} must be between {low} and {high}")
-    return value
-
-
 class SearchResource:
     """``GET /search?q=&limit=&offset=&kind=``: ranked hits with snippets."""
 
@@ -70,15 +60,16 @@ class SearchResource:
         self.engine = engine
 
     def on_get(self, req, resp):
-        q = req.get_param("q")
+        q = single(req, "q")
         if q is None:
             raise BadQuery("q", "q is required: /search?q=your+words")
-        limit = _int_param(req, "limit", 10, 1, MAX_LIMIT)
-        offset = _int_param(req, "offset", 0, 0, MAX_OFFSET)
-        kind = req.get_param("kind") or None
-        group = req.get_param("group") or None
+        limit = int_param(req, "limit", 10, 1, MAX_LIMIT)
+        offset = int_param(req, "offset", 0, 0, MAX_OFFSET)
+        kind = typed(req, "kind")
+        group = typed(req, "group")
         results = self.engine.search(q, limit=limit, offset=offset, kind=kind, group=group)  # checks kind, group
         resp.media = results.as_dict()
+        resp.context.kb_log = results.log_fields()
 
 
 class SuggestResource:
@@ -88,12 +79,13 @@ class SuggestResource:
         self.engine = engine
 
     def on_get(self, req, resp):
-        q = req.get_param("q")
+        q = single(req, "q")
         if q is None:
             raise BadQuery("q", "q is required: /suggest?q=what+is+typed")
-        limit = _int_param(req, "limit", 8, 1, MAX_SUGGEST)
+        limit = int_param(req, "limit", 8, 1, MAX_SUGGEST)
         started = time.perf_counter()
         suggestions = self.engine.suggest(q, limit=limit)
+        resp.context.kb_log = {"results": len(suggestions)}
         resp.media = {
             "query": q,
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -141,7 +133,7 @@ def _index_missing(req, resp, exc, params):
 def create_app(config, engine=None):
     """The Falcon app for ``config`` (pass ``engine`` to share or fake one)."""
     engine = engine or Engine(config.index_dir, reload_seconds=config.reload_seconds, cache_size=config.cache_size)
-    middleware = [HttpCaching(engine, cors=bool(config.cors_origins))]
+    middleware = [AccessLog(log_queries=config.log_queries), HttpCaching(engine, cors=bool(config.cors_origins))]
     if config.cors_origins:
         origins = "*" if "*" in config.cors_origins else list(config.cors_origins)
         middleware.append(falcon.CORSMiddleware(allow_origins=origins))
@@ -149,6 +141,7 @@ def create_app(config, engine=None):
     app.req_options.keep_blank_qs_values = True
     app.resp_options.secure_cookies_by_default = True
     app.set_error_serializer(_serialize_error)
+    app.add_error_handler(Exception, unexpected_error)  # logged without the URL; first: the others are specific
     app.add_error_handler(BadQuery, _bad_query)
     app.add_error_handler(NotFound, _not_found)
     app.add_error_handler(IndexMissing, _index_missing)
@@ -168,5 +161,6 @@ def get_app():
     Builds the index from the articles directory first if none exists yet.
     """
     config = Config.from_env()
+    configure_logging(config)
     ensure_index(config.articles_dir, config.index_dir)
     return create_app(config)

@@ -12,6 +12,7 @@ Screenshots: ``tests/artifacts/widget.png`` on every run; ``docs/widget.png``
 """
 
 import functools
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb.web import create_app
 
@@ -341,3 +344,96 @@ def test_article_markup_never_runs_in_the_widget_or_on_kbs_pages(page, servers):
     assert page.locator("main img").count() == 0
     page.wait_for_timeout(300)
     assert page.evaluate("window.__xss") is None
+
+
+def test_the_widget_drops_hostile_urls_from_any_kb(page, servers):
+    """An answer carrying script or other-host URLs (a kb built before the check, or
+    a proxy in between): the widget shows only the results with safe URLs."""
+    from .test_urls import HOSTILE, is_dangerous
+
+    safe = ["/articles/ivf", "https://example.org/a"]
+    urls = HOSTILE + safe
+
+    def hit(n, url):
+        return {
+            "id": f"h{n}",
+            "kind": "article",
+            "slug": f"h{n}",
+            "title": f"Hit {n}",
+            "title_html": f"Hit {n}",
+            "article_title": "",
+            "url": url,
+            "snippet": "",
+            "score": 1.0,
+        }
+
+    search = {
+        "query": "hit",
+        "total": len(urls),
+        "took_ms": 1,
+        "limit": 6,
+        "offset": 0,
+        "generation": "g",
+        "confidence": "high",
+        "did_you_mean": None,
+        "unmatched": [],
+        "answer": {
+            "id": "a",
+            "slug": "a",
+            "question": "Q",
+            "question_html": "Q",
+            "answer_html": "A",
+            "url": "javascript:alert(1)",
+            "article_title": "A",
+        },
+        "results": [hit(n, u) for n, u in enumerate(urls)],
+    }
+    suggest = {
+        "query": "hit",
+        "took_ms": 1,
+        "suggestions": [
+            {"text": f"S {n}", "html": f"S {n}", "kind": "article", "slug": "s", "url": u}
+            for n, u in enumerate(HOSTILE)
+        ],
+    }
+    cors = {"Access-Control-Allow-Origin": "*", "Content-Type": "application/json"}
+    page.route("**/search?*", lambda route: route.fulfill(status=200, headers=cors, body=json.dumps(search)))
+    page.route("**/suggest?*", lambda route: route.fulfill(status=200, headers=cors, body=json.dumps(suggest)))
+    box = open_widget(page, servers)
+    type_query(page, box, "hit")
+    hrefs = [o.locator("a").get_attribute("href") for o in options(page).all()]
+    assert f"{servers['kb']}/articles/ivf" in hrefs and "https://example.org/a" in hrefs, hrefs
+    assert not [h for h in hrefs if is_dangerous(h) or not h.startswith(("http://127.0.0.1", "https://example.org"))]
+
+
+@pytest.fixture(scope="module")
+def js_safe_url(browser):
+    """``check(urls)`` -> the widget's own ``safeUrl`` of each, run in Chromium."""
+    source = (REPO / "kb" / "static" / "widget.js").read_text("utf-8")
+    function = re.search(r"^  function safeUrl\(raw\) \{.*?^  \}$", source, re.M | re.S).group(0)
+    context = browser.new_context()
+    page = context.new_page()
+    yield lambda urls: page.evaluate(f"(urls) => {{ {function}; return urls.map(safeUrl); }}", urls)
+    context.close()
+
+
+_PIECES = ["javascript:", "JaVaScript:", "data:", "vbscript:", "http:", "HTTPS:", "https://", "mailto:", "//", "/"]
+_PIECES += ["\\", " ", "\t", "\n", "\x00", "\x01", "\x7f", "\x85", "\u00a0", "x", "evil.example", "#a", "?q=1", ":"]
+
+
+@given(
+    st.lists(
+        st.lists(st.sampled_from(_PIECES) | st.characters(exclude_characters="&"), max_size=6).map("".join),
+        min_size=50,
+        max_size=50,
+    )
+)
+@settings(max_examples=30, deadline=None)
+def test_the_widget_and_the_server_apply_one_url_rule(js_safe_url, urls):
+    """widget.js safeUrl and kb.urls.safe_url (http/https) agree on every URL a JSON answer can hold.
+
+    (Without ``&``: the server also decodes HTML entities, which JSON values never need.)
+    """
+    from kb.urls import PAGE_SCHEMES, safe_url
+
+    assert js_safe_url(urls) == [safe_url(u, PAGE_SCHEMES) and u.strip(" ") for u in urls]

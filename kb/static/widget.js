@@ -15,7 +15,8 @@
  * the input.  A polite live region announces the counts.
  *
  * Safety: everything is inserted as text, except kb's highlighted HTML
- * (snippets, titles), from which only <mark> elements are kept.
+ * (snippets, titles), from which only <mark> elements are kept; a result
+ * whose URL fails kb's URL rule (safeUrl) is left out.
  */
 (function () {
   "use strict";
@@ -60,6 +61,20 @@
       }
     })(doc.body, node);
     return node;
+  }
+
+  // kb's URL rule (kb/urls.py safe_url): a relative reference that names no
+  // other host, or an http(s) URL with a host; never javascript:, data:,
+  // vbscript:, "//host" or anything holding a control character.
+  function safeUrl(raw) {
+    var s = String(raw == null ? "" : raw);
+    if (/[\u0000-\u001f\u007f-\u009f]/.test(s)) return null;
+    s = s.replace(/^ +| +$/g, "");
+    var m = /^([a-zA-Z][a-zA-Z0-9+.\-]*):/.exec(s);
+    if (!m) return /^[\/\\]{2}/.test(s) ? null : s;
+    if (!/^https?$/i.test(m[1])) return null;
+    var rest = s.slice(m[0].length);
+    return /^[\/\\]{2}[^\/\\]/.test(rest) ? s : null;
   }
 
   function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
@@ -214,8 +229,10 @@
   SearchBox.prototype.render = function (q, sug, res) {
     var self = this, seen = {};
     this.clear();
-    function add(o) { // kb's URLs are relative to kb; only http(s) links, each once
-      var url = new URL(o.url || "", BASE);
+    function add(o) { // kb's URLs are relative to kb; only safe http(s) links, each once
+      var raw = safeUrl(o.url);
+      if (raw === null) return;
+      var url = new URL(raw, BASE);
       if (!/^https?:$/.test(url.protocol) || seen[url.href]) return;
       seen[url.href] = true;
       o.url = url.href;
