@@ -157,3 +157,27 @@ def test_what_no_article_is_about_stays_low_confidence(kb_index, query):  # noqa
     engine = kb_index(CONFIDENCE)
     r = engine.search(query)
     assert r.total == 0 or r.confidence == "low"
+
+
+# A broader page whose whole title is inside the query, and the page on the query.
+CONTAINED = {
+    "diabetes": article(
+        "Diabetes",
+        "Diabetes is high blood sugar. It has types: type 1, type 2 and gestational diabetes. Insulin and diet "
+        "and exercise help to keep the blood sugar in range, and checks of the eyes, feet and kidneys find "
+        "problems early. Most people with type 2 take tablets first and insulin later; a dietitian, a nurse "
+        "and a doctor plan care together with you every year. A yearly review looks at weight and cholesterol too.",
+    ),
+    "gd-guide": article(
+        "What I need to know about Gestational Diabetes",
+        "Gestational diabetes is diabetes found in pregnancy. Blood sugar is checked at 24 weeks. "
+        "It often goes away after the baby is born.",
+    ),
+    "lupus": article("Lupus", "An autoimmune disease."),
+    "asthma": article("Asthma", "Airways narrow."),
+}
+
+
+def test_a_title_inside_the_query_gets_only_a_small_bonus(kb_index):  # noqa: F811
+    engine = kb_index(CONTAINED)
+    assert ids(engine.search("gestational diabetes"))[:2] == ["gd-guide", "diabetes"]
