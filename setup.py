@@ -10,7 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     packages=find_packages(include=["kb", "kb.*"]),
     include_package_data=True,
-    package_data={"kb": ["templates/*.html", "static/*.js", "static/*.css"]},
+    package_data={"kb": ["templates/*.html", "static/*.js", "static/*.css", "static/*.ico"]},
     python_requires=">=3.11",
     install_requires=[
         "whoosh-reloaded==2.7.5",

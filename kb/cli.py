@@ -56,7 +56,17 @@ def build_parser():
     p.add_argument(
         "--articles", dest="articles_dir", type=Path, help="articles directory (default: articles, or KB_ARTICLES_DIR)"
     )
-    p.add_argument("--full", action="store_true", help="rebuild every article, not only the changed ones")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="write every article afresh, not only the changed ones (same result, slower)",
+    )
+    p.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="a full build that forgets the history: drops the kept last good version of every article "
+        "that is broken now, and lets slugs go to the first file in path order",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display")
 
     p = add("search", "Search the index and print ranked results with snippets.", 'kb search "hsg test" --limit 5')
@@ -195,6 +205,7 @@ def cmd_index(config, args):
         config.articles_dir,
         config.index_dir,
         full=args.full,
+        from_scratch=args.from_scratch,
         progress=None if args.quiet else Progress(),
     )
     for problem in report.problems:
@@ -212,8 +223,11 @@ def cmd_search(config, args):
 
     from .search import Engine
 
-    engine = Engine(config.index_dir)
-    results = engine.search(args.query, limit=args.limit, kind=args.kind)
+    engine = Engine(config.index_dir, reload_seconds=0)  # one search: no reload thread
+    try:
+        results = engine.search(args.query, limit=args.limit, kind=args.kind)
+    finally:
+        engine.close()
     if args.json:
         print(json.dumps(results.as_dict(), indent=2))
         return 0

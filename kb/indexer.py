@@ -12,25 +12,37 @@
 4. checks it (document count, one smoke search) and publishes it atomically,
 5. removes older generations that no process is reading.
 
-A broken article is reported as ``path:line: what is wrong`` and skipped; if an
-earlier version of it is indexed, that version keeps being served.
+The rules, the same for an incremental and a full build (they give the same
+documents, ids and statistics, so every query ranks the same):
+
+- A broken article is reported as ``path:line: what is wrong``.  If the current
+  generation holds a good version of it, that version is kept (a full build
+  parses the copy of the file the generation stored) and the summary says
+  ``kept previous version of articles/x.md``; otherwise it is skipped.
+- One slug, one article: the file that owns a slug in the current generation
+  keeps it (if it changes its slug, the old one stays reserved for it during
+  that build, in case the new one is taken and it keeps its last good version).
+  A file claiming an owned slug is reported (``duplicate slug 'x': already used
+  by <owner>``) and skipped, or keeps its own last good version.  Among files
+  claiming a free slug in the same build, the first in path order wins.  When
+  the owner is deleted, the claimant is indexed by the next build.
+- ``from_scratch=True`` (``kb index --from-scratch``) forgets this history:
+  every file is judged as it is now.
 """
 
 import hashlib
 import logging
-import os
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-from whoosh.query import Term
-
 from . import generations
 from .articles import KINDS, duplicate_slug, parse_article
-from .errors import ArticleProblem, IndexBusy, IndexCheckFailed
-from .schema import ANALYZER, SCHEMA, SCHEMA_VERSION
+from .errors import ArticleProblem, IndexBusy, KBError
+from .store import writer as store
+from .store.schema import SCHEMA_VERSION
 from .synonyms import FILE_NAME as SYNONYMS_FILE
 from .synonyms import parse_synonyms
 from .text import words
@@ -57,6 +69,7 @@ class BuildReport:
     removed: int = 0
     unchanged: int = 0
     problems: list = field(default_factory=list)
+    kept: list = field(default_factory=list)  # broken files whose last good version is served
     seconds: float = 0.0
 
     @property
@@ -76,23 +89,31 @@ class BuildReport:
             "removed": self.removed,
             "unchanged": self.unchanged,
             "problems": len(self.problems),
+            "kept": len(self.kept),
             "seconds": round(self.seconds, 2),
         }
 
     def summary(self):
         """The one-line summary ``kb index`` prints at the end."""
         changes = f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.unchanged} unchanged"
+        kept = "".join(f"; kept previous version of {path}" for path in self.kept)
         return (
             f"{self.mode} build: {self.articles} articles, {self.sections} sections, "
             f"{self.faqs} FAQ entries ({changes}); {len(self.problems)} problems; "
-            f"{self.seconds:.1f} s; generation {self.generation}"
+            f"{self.seconds:.1f} s; generation {self.generation}{kept}"
         )
 
 
-def build(articles_dir, index_dir, full=False, progress=None, limitmb=256):
+def build(articles_dir, index_dir, full=False, progress=None, limitmb=256, from_scratch=False):
     """Build a new generation from ``articles_dir`` and make it current.
 
-    :param full: rebuild every article, ignoring the current generation.
+    An incremental and a full build of the same files give the same documents
+    (see the module docstring for the rules both follow).
+
+    :param full: write every article afresh instead of starting from the
+        current generation's segments (the history is still followed).
+    :param from_scratch: a full build that forgets the history too: no slug
+        is owned, no last good version of a broken article is kept.
     :param progress: called as ``progress(done, total, path)`` while parsing.
     :returns: a :class:`BuildReport` (``report.problems`` lists broken articles).
     :raises IndexBusy: another build holds the lock.
@@ -103,7 +124,7 @@ def build(articles_dir, index_dir, full=False, progress=None, limitmb=256):
     articles_dir, index_dir = Path(articles_dir), Path(index_dir)
     with generations.write_lock(index_dir):
         try:
-            report = _build_locked(articles_dir, index_dir, full, progress, limitmb)
+            report = _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb)
         finally:
             generations.remove_unused(index_dir)  # and whatever a failed build half-wrote
     # A failed build raises: the caller (kb index, kb serve) reports it once.
@@ -122,98 +143,161 @@ def _scan(articles_dir):
     return files
 
 
-def _build_locked(articles_dir, index_dir, full, progress, limitmb):
+def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb):
     report = BuildReport()
     files = _scan(articles_dir)
     current = generations.current_path(index_dir)
     record = generations.read_record(current) if current else {}
+    # The history every build follows (all but --from-scratch): who owns which
+    # slug, and the last good version of each article.
+    history = {} if from_scratch else record.get("files", {})
     incremental = (
-        not full
+        not (full or from_scratch)
         and current is not None
         and record.get("schema_version") == SCHEMA_VERSION
-        and whoosh_index.exists_in(current)
+        and store.exists(current)
     )
-    old = record.get("files", {}) if incremental else {}
-    report.mode = "incremental" if incremental else "full"
+    report.mode = "from-scratch" if from_scratch else "incremental" if incremental else "full"
 
-    # Parse what changed; keep what did not.
-    parsed, entries = {}, {}
-    todo = [p for p, (sha, _) in files.items() if old.get(p, {}).get("sha256") != sha or old[p].get("problem")]
+    # 1. The version each file wants indexed: as it is now, or (broken) its last good one.
+    wanted, kept_index = {}, {}  # rel -> Article; rel -> history entry kept as indexed
+    todo = [
+        rel
+        for rel, (sha, _) in files.items()
+        if not incremental or history.get(rel, {}).get("sha256") != sha or history[rel].get("problem")
+    ]
+    broken = []
     for n, rel in enumerate(todo, 1):
         if progress:
             progress(n, len(todo), rel)
         try:
-            parsed[rel] = parse_article(articles_dir / rel, files[rel][1])
+            wanted[rel] = parse_article(articles_dir / rel, files[rel][1])
         except ArticleProblem as problem:
             report.problems.append(problem)
-            if rel in old:
-                entries[rel] = dict(old[rel], problem=str(problem))  # keep serving the last good version
+            broken.append(rel)
     for rel in files:
-        if rel not in parsed and rel not in entries and rel in old and not old[rel].get("problem"):
-            entries[rel] = dict(old[rel])
-            report.unchanged += 1
+        if rel not in wanted and rel not in broken and rel in history:
+            kept_index[rel] = history[rel]  # unchanged (incremental builds only)
 
-    # One slug, one article: the first file (in path order) keeps it.
-    owners = {}
-    for rel in sorted(set(parsed) | set(entries)):
-        slug = parsed[rel].slug if rel in parsed else entries[rel]["slug"]
-        if slug not in owners:
+    sources = {}  # rel -> the file as it was when its last good version was indexed
+
+    def last_good(rels):
+        """``{rel: Article}``: the last good versions of ``rels`` the current generation holds.
+
+        An incremental build keeps them in the index as they are (``None``); a
+        full build parses the copy of the file the current generation stored.
+        """
+        rels = [rel for rel in rels if rel in history]
+        if incremental:
+            return {rel: None for rel in rels}
+        stored = store.stored_sources(current, rels) if current is not None and rels else {}
+        found = {}
+        for rel, source in stored.items():
+            if hashlib.sha256(source).hexdigest() != history[rel]["sha256"]:
+                continue
+            try:
+                found[rel] = parse_article(articles_dir / rel, source)
+            except ArticleProblem:
+                continue  # kb's rules changed since: that version is no good either
+            sources[rel] = source
+        return found
+
+    fallback = last_good(broken)
+
+    # 2. One slug, one article.  The file that owns a slug in the history keeps it
+    # (a file changing its slug keeps its old one reserved for this build); a new
+    # claimant is reported and skipped, or falls back to its last good version.
+    # Files claiming a free slug in the same build: the first path wins.
+    def slug_of(rel):
+        if rel in wanted:
+            return wanted[rel].slug
+        if rel in kept_index:
+            return kept_index[rel]["slug"]
+        return history[rel]["slug"] if rel in fallback else None
+
+    reserved = {history[rel]["slug"]: rel for rel in files if rel in history}
+    owners, claimants = {}, []
+    for rel in sorted(files):
+        slug = slug_of(rel)
+        if slug is None:
+            continue
+        if reserved.get(slug) == rel:
+            owners[slug] = rel
+        else:
+            claimants.append(rel)
+    for rel in claimants:
+        slug = slug_of(rel)
+        owner = owners.get(slug) or reserved.get(slug)
+        if owner is None:
             owners[slug] = rel
             continue
-        if rel in parsed:
-            report.problems.append(duplicate_slug(parsed.pop(rel), articles_dir / owners[slug]))
-        else:
-            entries.pop(rel)
-            report.unchanged -= 1
-            report.problems.append(
-                ArticleProblem(
-                    articles_dir / rel, 1, f"duplicate slug {slug!r}: already used by {articles_dir / owners[slug]}"
-                )
-            )
+        report.problems.append(duplicate_slug(wanted.pop(rel), articles_dir / owner))
+        fallback.update(last_good([rel]))
+        if rel in fallback:
+            owners[history[rel]["slug"]] = rel  # reserved for it
+    keep = {rel for rel in fallback if rel in history}  # last good versions served
+    report.kept = sorted(str(articles_dir / rel) for rel in keep)
     synonym_groups = _read_synonyms(articles_dir, report.problems)
     report.problems.sort(key=lambda p: (p.path, p.line))
+
+    # 3. What the new generation holds: in an incremental build, the current
+    # index less what changed; in a full build, every article written afresh.
+    entries = {}
+    if incremental:
+        for rel in kept_index:
+            entries[rel] = dict(history[rel])
+        for rel in keep:
+            entries[rel] = dict(history[rel], problem=_problem_of(report.problems, articles_dir / rel))
+        to_write = dict(wanted)
+    else:
+        to_write = {**wanted, **{rel: fallback[rel] for rel in keep}}
+    replaced = {rel for rel in history if rel not in entries} if incremental else set()
 
     gen = generations.new_generation(index_dir)
     lease = generations.ReaderLease(gen)  # nobody may remove it while it is built
     try:
-        ix = _open_new(gen, current if incremental else None)
-        # Separate segment files, mapped by readers; a compound file is copied into
-        # each reader's memory (~42 MB for MedQuAD).
-        # Old versions that leave the index: files changed, deleted, or now a
-        # duplicate slug (a broken edit keeps its last good version).
-        replaced = {
-            rel
-            for rel in old
-            if rel in parsed or rel not in entries or entries[rel].get("sha256") != old[rel].get("sha256")
-        }
-        vocabulary = _vocabulary(ix, current, replaced) if incremental else Counter()
-        writer = ix.writer(limitmb=limitmb, compound=False)
-        try:
-            for rel in replaced:
-                writer.delete_by_term("path", rel)
-            for rel, article in parsed.items():
+        if incremental:
+            ix = store.GenerationIndex.based_on(gen, current, OWN_FILES)
+            vocabulary = _vocabulary(ix, current, replaced)
+        else:
+            ix = store.GenerationIndex.create(gen)
+            vocabulary = Counter()
+
+        def documents():
+            for rel in sorted(to_write):
+                article = to_write[rel]
+                source = files[rel][1] if rel in wanted else sources[rel]
                 count = dict.fromkeys(KINDS, 0)
                 for doc in article.documents():
-                    writer.add_document(**_fields(doc, article, rel))
-                    count[doc.kind] += 1
+                    fields = _fields(doc, article, rel)
                     if doc.kind == "article":
+                        fields["source"] = zlib.compress(source, 1)  # for a later full build (level 1: fastest)
                         vocabulary.update(_vocabulary_words(doc.title, doc.summary, doc.keywords, doc.body))
+                    yield fields
+                    count[doc.kind] += 1
                 entries[rel] = {
-                    "sha256": files[rel][0],
+                    "sha256": hashlib.sha256(source).hexdigest(),
                     "slug": article.slug,
                     "counts": count,
                     "names": [article.title, *article.synonyms],
                 }
-            writer.commit(optimize=not incremental)
-        except BaseException:
-            writer.cancel()  # WHOOSH.md hazard 3: a failed commit keeps the lock otherwise
-            raise
+                if rel in keep:
+                    entries[rel]["problem"] = _problem_of(report.problems, articles_dir / rel)
+
+        ix.write(replaced, documents(), limitmb=limitmb, optimize=not incremental)
         totals = {k: sum(e["counts"][k] for e in entries.values()) for k in KINDS}
-        _check(ix, totals, parsed, entries)
-        for rel in parsed:
-            report.added += rel not in old
-            report.changed += rel in old
-        report.removed = sum(1 for rel in old if rel not in files)
+        _check(ix, totals, wanted, entries)
+        for rel, entry in entries.items():
+            before = history.get(rel, {}).get("sha256")
+            if rel in keep:
+                continue
+            if before is None:
+                report.added += 1
+            elif before != entry["sha256"]:
+                report.changed += 1
+            else:
+                report.unchanged += 1
+        report.removed = sum(1 for rel in history if rel not in files)
         report.articles, report.sections, report.faqs = (totals[k] for k in KINDS)
         report.generation = gen.name
         generations.write_record(
@@ -232,7 +316,7 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
         generations.write_json(
             gen / VOCABULARY, {w: n for w, n in vocabulary.items() if len(w) > 1 and not w.isdigit()}
         )
-        names = [e["names"] for e in entries.values() if len(e.get("names", ())) > 1]
+        names = [entries[rel]["names"] for rel in sorted(entries) if len(entries[rel].get("names", ())) > 1]
         generations.write_json(gen / SYNONYMS, {"groups": synonym_groups, "article_names": names})
         generations.publish(index_dir, gen)
     except BaseException:
@@ -243,18 +327,9 @@ def _build_locked(articles_dir, index_dir, full, progress, limitmb):
     return report
 
 
-def _open_new(gen, base):
-    """A Whoosh index in ``gen``: empty, or sharing ``base``'s segment files.
-
-    Segment files never change once written (deletions live in the TOC), so an
-    incremental build can start from hard links and leave ``base`` untouched.
-    """
-    if base is None:
-        return whoosh_index.create_in(gen, SCHEMA)
-    for src in base.iterdir():
-        if src.is_file() and "LOCK" not in src.name.upper() and src.name not in OWN_FILES:
-            os.link(src, gen / src.name)
-    return whoosh_index.open_dir(gen)
+def _problem_of(problems, path):
+    """The first problem reported for ``path`` (why its last good version is kept)."""
+    return next((str(p) for p in problems if p.path == str(path)), "")
 
 
 def _fields(doc, article, rel):
@@ -296,19 +371,13 @@ def _fields(doc, article, rel):
 
 def _check(ix, totals, parsed, entries):
     """Refuse to publish a generation whose counts or search are wrong."""
-    expected = sum(totals.values())
-    with ix.searcher() as s:
-        if s.doc_count() != expected:
-            raise IndexCheckFailed(f"index holds {s.doc_count()} documents, expected {expected}")
-        if not entries:
-            return
-        sample = next(iter(parsed.values()), None)
-        slug = sample.slug if sample else next(iter(entries.values()))["slug"]
-        terms = ANALYZER.terms(sample.title) if sample else []
-        query = Term("title", terms[0]) if terms else Term("slug", slug)
-        found = {hit["slug"] for hit in s.search(query, limit=None)}
-        if slug not in found:
-            raise IndexCheckFailed(f"smoke search for article {slug!r} did not find it")
+    sample = next(iter(parsed.values()), None)
+    if sample is not None:
+        ix.check(sum(totals.values()), sample.slug, sample.title)
+    elif entries:
+        ix.check(sum(totals.values()), next(iter(entries.values()))["slug"])
+    else:
+        ix.check(sum(totals.values()))
 
 
 def _vocabulary_words(title, summary, keywords, body):
@@ -324,12 +393,10 @@ def _vocabulary(ix, current, replaced):
     so editing an article never inflates them.
     """
     vocabulary = Counter(generations.read_json(current / VOCABULARY, {}))
-    with ix.searcher() as searcher:
-        for rel in replaced:
-            for doc in searcher.documents(path=rel, kind="article"):
-                vocabulary.subtract(
-                    _vocabulary_words(doc["title"], doc.get("summary", ""), doc.get("keywords", ""), doc["body"])
-                )
+    for doc in ix.stored_articles(replaced):
+        vocabulary.subtract(
+            _vocabulary_words(doc["title"], doc.get("summary", ""), doc.get("keywords", ""), doc["body"])
+        )
     return +vocabulary  # drops words no article has any more
 
 
@@ -347,9 +414,13 @@ def ensure_index(articles_dir, index_dir, progress=None):
     """Build the index if no generation is current yet (a fresh clone).
 
     :returns: the :class:`BuildReport`, or None when an index already existed.
+    :raises KBError: there is no index and no articles directory to build one
+        from (serving an empty index would hide the mistake).
     """
     if generations.current_name(index_dir) is not None:
         return None
+    if not Path(articles_dir).is_dir():
+        raise KBError(f"articles directory {articles_dir} does not exist")
     try:
         return build(articles_dir, index_dir, full=True, progress=progress)
     except IndexBusy:

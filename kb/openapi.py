@@ -236,15 +236,16 @@ _NOT_MODIFIED = {"description": "`If-None-Match` held the current ETag (or `*`) 
 
 
 def _get(summary, description, parameters, responses, tags):
-    return {
-        "get": {
-            "summary": summary,
-            "description": description,
-            "tags": tags,
-            "parameters": parameters,
-            "responses": responses,
-        }
+    """A GET operation, and the HEAD operation every GET route answers too."""
+    get = {
+        "summary": summary,
+        "description": description,
+        "tags": tags,
+        "parameters": parameters,
+        "responses": responses,
     }
+    head = {**get, "summary": f"{summary} (headers only)", "description": "The headers of the GET answer, no body."}
+    return {"get": get, "head": head}
 
 
 PATHS = {
@@ -396,6 +397,16 @@ PATHS = {
             "304": _NOT_MODIFIED,
         },
         ["Widget"],
+    ),
+    "/favicon.ico": _get(
+        "The site icon",
+        "The icon browsers ask for.",
+        [],
+        {
+            "200": {"description": "An icon.", "headers": _STATIC, "content": {"image/x-icon": {"schema": {}}}},
+            "304": _NOT_MODIFIED,
+        },
+        ["Pages"],
     ),
 }
 

@@ -8,7 +8,8 @@
   else (no ``Accept``, ``*/*``, ``application/json``) gets the JSON of
   :class:`kb.web.ArticlesResource`, unchanged.  The page's heading ids are the
   search anchors, so a result's deep link lands on its FAQ entry.
-- ``GET /widget.js``, ``GET /widget.css``: the embeddable search box.
+- ``GET /widget.js``, ``GET /widget.css``: the embeddable search box;
+  ``GET /favicon.ico``: the icon browsers ask for.
 
 Every page is a Jinja2 template with autoescape on.  Only the article body
 rendered by :func:`kb.articles.render_html` (which escapes raw HTML) is inserted
@@ -83,6 +84,11 @@ def _render(req, resp, template, status=falcon.HTTP_200, **context):
 
 def _error_page(req, resp, status, message, q=""):
     _render(req, resp, "error.html", status=status, message=message, q=q)
+
+
+def error_page(req, resp, status, message):
+    """An HTML error page (:mod:`kb.web` shows it to a browser asking for an unknown path)."""
+    _error_page(req, resp, status, message)
 
 
 class SearchPage:
@@ -192,7 +198,7 @@ class StaticFile:
 
 
 def add_routes(app, engine):
-    """Register the search page and the widget's files on ``app``.
+    """Register the search page, the widget's files and the icon on ``app``.
 
     (``/articles/{slug}`` is registered by :func:`kb.web.create_app`, as an
     :class:`ArticlePage` around the JSON resource.)
@@ -200,3 +206,4 @@ def add_routes(app, engine):
     app.add_route("/", SearchPage(engine))
     app.add_route("/widget.js", StaticFile("widget.js", "text/javascript; charset=utf-8"))
     app.add_route("/widget.css", StaticFile("widget.css", "text/css; charset=utf-8"))
+    app.add_route("/favicon.ico", StaticFile("favicon.ico", "image/x-icon"))

@@ -37,6 +37,7 @@ import math
 import re
 import threading
 import time
+import weakref
 from bisect import bisect_left
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -54,8 +55,8 @@ from . import generations
 from .articles import KINDS, render_html
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import SYNONYMS, VOCABULARY
-from .schema import ANALYZER, BM25_K1, FIELD_B, FIELD_WEIGHTS
 from .snippets import SCAN_CHARS, find_matches, highlight
+from .store.schema import ANALYZER, BM25_K1, FIELD_B, FIELD_WEIGHTS
 from .synonyms import SynonymTable
 from .text import STOP_WORDS, fold, words
 from .urls import safe_document_urls
@@ -252,9 +253,15 @@ class _Prepared:
         self.article_of_slug = np.full(len(self.slugs), -1, dtype=np.int64)
         articles = np.flatnonzero((self.kind == 0) & self.live)
         self.article_of_slug[self.slug_of[articles]] = articles
-        # Each section's and FAQ entry's article (-1 for articles themselves).
-        self.parent = np.where(self.kind > 0, self.article_of_slug[self.slug_of], -1)
+        # Each live section's and FAQ entry's article (-1 for articles themselves
+        # and for deleted documents: an old version must not add to the new one).
+        self.parent = np.where((self.kind > 0) & self.live, self.article_of_slug[self.slug_of], -1)
         self.n_live = int(self.live.sum())
+        # Ties rank in one order whatever the build: by slug, then as the article
+        # yields its documents (docnums differ between a full and an incremental
+        # build, but an article's documents are always written together, in order).
+        self.order = np.empty(n, dtype=np.int64)
+        self.order[np.lexsort((np.arange(n), self.slug_of))] = np.arange(n)
         # The terms of the short fields, to skip looking up terms they lack
         # (most terms are only in body text; a miss still costs a Whoosh lookup).
         self.field_terms = {f: {t.decode("utf-8") for t in reader.lexicon(f)} for f in FIELD_WEIGHTS if f != "body"}
@@ -273,7 +280,8 @@ class _Prepared:
         )
         self.norm = {}
         for f, b in FIELD_B.items():
-            avg = float(lengths[f][self.live].mean()) if self.n_live else 1.0
+            # Live documents only, summed exactly (float64): equal in every build.
+            avg = float(lengths[f][self.live].astype(np.float64).mean()) if self.n_live else 1.0
             self.norm[f] = (1 - b + b * lengths[f] / max(avg, 1e-9)).astype(np.float32)
 
     def _to_articles(self, ids, values):
@@ -381,7 +389,13 @@ class _Prepared:
         return math.log(1 + (self.n_live - df + 0.5) / (df + 0.5))
 
     def saturate(self, acc):
-        """BM25 score from a pseudo-frequency array: idf * tf (k1+1) / (tf + k1)."""
+        """BM25 score from a pseudo-frequency array: idf * tf (k1+1) / (tf + k1).
+
+        Deleted documents (old versions of edited articles) are masked out
+        first: the document frequency counts live documents only, like ``n_live``
+        in :meth:`idf`, so an edited word's weight equals a full build's.
+        """
+        acc = acc * self.live
         df = int(np.count_nonzero(acc))
         if df == 0:
             return acc, 0
@@ -509,7 +523,14 @@ class _Slot:
 
 
 class Engine:
-    """Searches the current generation of the index in ``index_dir``."""
+    """Searches the current generation of the index in ``index_dir``.
+
+    :param reload_seconds: how often a newly published generation is looked
+        for.  When above 0, a daemon thread looks every ``reload_seconds``
+        without waiting for a request, so the first request after a reindex is
+        already answered from the new generation; :meth:`close` stops it.
+        Requests look too, at most once per ``reload_seconds`` (0: on every call).
+    """
 
     def __init__(self, index_dir, reload_seconds=1.0, cache_size=2048):
         self.index_dir = Path(index_dir)
@@ -519,8 +540,32 @@ class Engine:
         self._current = None
         self._checked = 0.0
         self._preparing = None
-        self._html_cache = OrderedDict()
+        self._html_cache = OrderedDict()  # (generation, slug) -> rendered HTML
         self._failed = None  # the last generation that failed to load (logged once)
+        self._stop = threading.Event()
+        self._watcher = None
+        if reload_seconds > 0:
+            # The thread holds the engine weakly: an engine dropped without close() still goes.
+            args = (weakref.ref(self), self._stop, reload_seconds)
+            self._watcher = threading.Thread(target=Engine._watch, args=args, name="kb-reload", daemon=True)
+            self._watcher.start()
+
+    @staticmethod
+    def _watch(engine_ref, stop, seconds):
+        """Look for a new generation every ``seconds`` until the engine closes or goes."""
+        while not stop.wait(seconds):
+            engine = engine_ref()
+            if engine is None:
+                return
+            engine._checked = 0.0
+            try:
+                engine._generation()  # opens the first one, or prepares a newer one
+            except Exception:
+                pass  # no index yet, or a generation removed under us: look again later
+            preparing = engine._preparing
+            if preparing is not None:
+                preparing.join()
+            del engine
 
     # -- generations -------------------------------------------------------
 
@@ -598,7 +643,10 @@ class Engine:
         return False
 
     def close(self):
-        """Release every generation (the process is stopping)."""
+        """Stop looking for new generations and release every generation (the process is stopping)."""
+        self._stop.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join()
         with self._lock:
             if self._current is not None:
                 self._current.close()
@@ -615,8 +663,9 @@ class Engine:
         """
         typed = words(text)[: MAX_QUERY_WORDS * 2]
         question = text.endswith("?") or (bool(typed) and typed[0] in QUESTION_WORDS)
-        # The last word is still being typed unless a space or punctuation follows it.
-        ends_in_word = typing and bool(typed) and text[-1:].isalnum()
+        # The last word is still being typed unless a space follows it; punctuation
+        # typed after it ("misca?", "misc*", "recurrent misc,") does not end it.
+        ends_in_word = typing and bool(typed)
         slots = []
         for i, word in enumerate(typed):
             term = ANALYZER.term(word)
@@ -789,10 +838,13 @@ class Engine:
         if len(slots) <= SHORT_QUERY and not question:
             key = matched[ids] * 1e6 - typos[ids] * 1e5 + score
         if top is not None and len(ids) > top:
-            best = np.argpartition(-key, top - 1)[:top]
-            order = best[np.argsort(-key[best], kind="stable")]
+            # Every document tying with the top-th is kept, so ties are settled
+            # by gen.order below, not by where they happen to lie.
+            kth = np.partition(-key, top - 1)[top - 1]
+            best = np.flatnonzero(-key <= kth)
         else:
-            order = np.argsort(-key, kind="stable")
+            best = np.arange(len(ids))
+        order = best[np.lexsort((gen.order[ids[best]], -key[best]))][:top]
         ranked = ids[order]
         best = int(ranked[0])  # the best match, wherever diversity puts it
         if kind is None and not question and SIDE_ENTRIES is not None:
@@ -838,6 +890,8 @@ class Engine:
     def _search(self, gen, text, typing, limit, offset, kind, group):
         results = Results(query=text, total=0, took_ms=0.0, limit=limit, offset=offset, generation=gen.name)
         slots, question = self._plan(gen, text, typing)
+        if not slots:
+            results.confidence = "low"  # nothing searchable was typed
         if slots:
             total, matched, typos, title_hits = self._score(gen, slots, question=question)
             # Enough ranked documents for the page (a group of an article can hold
@@ -1025,12 +1079,15 @@ class Engine:
         if not docs or docs[0]["kind"] != "article":
             raise NotFound(f"no article with slug {slug!r}")
         head = docs[0]
+        # Keyed by generation: a request still on an old generation may store its
+        # HTML after a swap, and that must never be served for the new one.
+        key = (gen.name, slug)
         with self._lock:
-            html = self._html_cache.get(slug)
+            html = self._html_cache.get(key)
         if html is None:
             html = render_html(head["markdown"])
             with self._lock:
-                self._html_cache[slug] = html
+                self._html_cache[key] = html
                 if len(self._html_cache) > 256:
                     self._html_cache.popitem(last=False)
         entry = lambda d: {"id": d["id"], "anchor": d["anchor"], "url": d["url"]}  # noqa: E731

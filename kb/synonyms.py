@@ -39,6 +39,11 @@ def parse_synonyms(text, path=FILE_NAME):
         if line.count("=>") > 1:
             problems.append(SynonymProblem(path, n, "more than one '=>' on a line"))
             continue
+        if any("," in side and not all(p.strip() for p in side.split(",")) for side in line.split("=>")):
+            problems.append(
+                SynonymProblem(path, n, "an empty phrase: two commas with nothing between, or a comma at an end")
+            )
+            continue
         if "=>" in line:
             left, right = (_phrases(side) for side in line.split("=>"))
             if not left or not right:

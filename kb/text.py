@@ -1,6 +1,6 @@
 """Words, folding and the analysed form of text: one definition for index and query.
 
-Pure Python plus a stemmer function passed in by :mod:`kb.schema`, so the
+Pure Python plus a stemmer function passed in by :mod:`kb.store.schema`, so the
 snippet highlighter, the query planner and the indexer all cut text the same way.
 """
 

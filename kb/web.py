@@ -12,7 +12,7 @@ import falcon
 
 from . import __version__, pages
 from .access import AccessLog, unexpected_error
-from .caching import HttpCaching
+from .caching import HttpCaching, wants_html
 from .config import Config
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import ensure_index
@@ -30,8 +30,28 @@ class ApiError(falcon.HTTPError):
         self.parameter = parameter
 
 
+class _Router(falcon.routing.CompiledRouter):
+    """Falcon's router, with ``HEAD`` answered wherever ``GET`` is.
+
+    Uptime monitors and link checkers send ``HEAD``; Falcon sends the headers
+    of the ``GET`` answer without its body.
+    """
+
+    def map_http_methods(self, resource, **kwargs):
+        methods = super().map_http_methods(resource, **kwargs)
+        if "GET" in methods and "HEAD" not in methods:
+            methods["HEAD"] = methods["GET"]
+        return methods
+
+
 def _serialize_error(req, resp, exc):
-    """Every error, Falcon's own (404 route, 405) included, as kb's JSON shape."""
+    """Every error, Falcon's own (404 route, 405) included, as kb's JSON shape.
+
+    A browser (``Accept`` ranking HTML first) asking for a path that does not
+    exist gets an HTML page instead.
+    """
+    if exc.status_code == 404 and wants_html(req):
+        return pages.error_page(req, resp, exc.status, "There is nothing at this address.")
     code = exc.title if isinstance(exc, ApiError) else _code_for(exc)
     message = exc.description or {
         404: f"nothing at {req.path}",
@@ -61,8 +81,8 @@ class SearchResource:
 
     def on_get(self, req, resp):
         q = single(req, "q")
-        if q is None:
-            raise BadQuery("q", "q is required: /search?q=your+words")
+        if q is None or not q.strip():
+            raise BadQuery("q", "q is required and must not be empty: /search?q=your+words")
         limit = int_param(req, "limit", 10, 1, MAX_LIMIT)
         offset = int_param(req, "offset", 0, 0, MAX_OFFSET)
         kind = typed(req, "kind")
@@ -137,7 +157,7 @@ def create_app(config, engine=None):
     if config.cors_origins:
         origins = "*" if "*" in config.cors_origins else list(config.cors_origins)
         middleware.append(falcon.CORSMiddleware(allow_origins=origins))
-    app = falcon.App(middleware=middleware)
+    app = falcon.App(middleware=middleware, router=_Router())
     app.req_options.keep_blank_qs_values = True
     app.resp_options.secure_cookies_by_default = True
     app.set_error_serializer(_serialize_error)
@@ -159,6 +179,10 @@ def get_app():
     """The app as configured by ``KB_*`` variables, for ``waitress-serve --call``.
 
     Builds the index from the articles directory first if none exists yet.
+    waitress-serve listens where its own ``--listen`` says (``KB_HOST`` and
+    ``KB_PORT`` are for ``kb serve``).
+
+    :raises KBError: there is neither an index nor an articles directory.
     """
     config = Config.from_env()
     configure_logging(config)

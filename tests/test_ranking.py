@@ -14,7 +14,7 @@ import re
 import pytest
 
 from kb.indexer import build
-from kb.schema import ANALYZER
+from kb.store.schema import ANALYZER
 from kb.text import words
 
 from .conftest import write_article

@@ -163,3 +163,42 @@ def test_reindex_while_serving(server):
     assert clients.failures == []
     assert clients.ok > 0
     assert generations.current_name(index) == served[-1]
+
+
+def _serving(engine):
+    """The generation the engine answers from now, read without sending a request."""
+    current = engine._current
+    return current.name if current is not None else None
+
+
+def test_new_generation_is_taken_up_without_waiting_for_a_request(tmp_path):
+    from kb.search import Engine
+
+    articles, index = copy_all_articles(tmp_path / "articles"), tmp_path / "index"
+    first = build(articles, index).generation
+    engine = Engine(index, reload_seconds=0.05)
+    try:
+        assert engine.search("miscarriage").generation == first
+        write_article(articles, "note.md", note_text("zebrafinch"))
+        second = build(articles, index).generation
+        # No request from here on: only the engine's own thread can notice it.
+        deadline = time.monotonic() + POLL_SECONDS
+        while _serving(engine) != second and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _serving(engine) == second
+        results = engine.search("zebrafinch")
+        assert results.generation == second and [h.slug for h in results.hits] == ["note"]
+    finally:
+        engine.close()
+    assert not engine._watcher.is_alive()
+
+
+def test_engine_without_reload_seconds_has_no_thread(tmp_path):
+    from kb.search import Engine
+
+    articles, index = copy_all_articles(tmp_path / "articles"), tmp_path / "index"
+    build(articles, index)
+    engine = Engine(index, reload_seconds=0)
+    assert engine._watcher is None
+    assert engine.search("miscarriage").hits
+    engine.close()

@@ -1,7 +1,4 @@
-"""The Whoosh schema, the analyzer and the field weights: kb's engine constants.
-
-Only :mod:`kb.schema`, :mod:`kb.indexer` and :mod:`kb.search` import Whoosh.
-"""
+"""The Whoosh schema, the analyzer and the field weights: kb's engine constants."""
 
 from collections import Counter
 
@@ -9,11 +6,11 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.lang import porter2
 from whoosh.system import pack_uint
 
-from .text import Analyzer
+from ..text import Analyzer
 
 #: Bump when the schema or the analyzer changes: an index built with another
 #: version is rebuilt in full rather than updated.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Folded words -> Porter2 stems (Whoosh's default stemmer leaves "running" as
 #: "runn"; WHOOSH.md hazard 7), stop words dropped.  Index and queries share it.
@@ -65,4 +62,5 @@ SCHEMA = Schema(
     position=STORED,
     markdown=STORED,
     meta=STORED,
+    source=STORED,  # an article's file, zlib-compressed: its last good version
 )
