@@ -21,11 +21,14 @@ setup(
         "numpy>=1.26",
         "rapidfuzz>=3",
         "Jinja2>=3.1",
+        "cachetools>=5.3",
+        "prometheus-client>=0.20",
         "python-json-logger>=3.1,<5",
     ],
     extras_require={
         "test": [
             "pytest>=8",
+            "hypothesis>=6",
             "jsonschema>=4.18",
             "openapi-spec-validator>=0.7",
             "playwright>=1.40",

@@ -117,7 +117,9 @@ def build_parser():
     p.add_argument("--port", type=int, help="port (default 8080, or KB_PORT)")
     p.add_argument("--threads", type=int, help="threads per worker process (default 4, or KB_THREADS)")
     p.add_argument(
-        "--workers", type=int, help="worker processes sharing the port, e.g. one per core (default 1, or KB_WORKERS)"
+        "--workers",
+        type=int,
+        help="worker processes sharing the port, restarted if they die (default: one per CPU, or KB_WORKERS)",
     )
     return parser
 
@@ -259,6 +261,9 @@ def cmd_search(config, args):
 
 
 def cmd_serve(config, args):
+    import os
+
+    from . import serving
     from .indexer import ensure_index
 
     report = ensure_index(config.articles_dir, config.index_dir, progress=Progress())
@@ -268,15 +273,13 @@ def cmd_serve(config, args):
         print(report.summary(), file=sys.stderr)
     sock = _listen(config.host, config.port)
     host, port = sock.getsockname()[:2]
+    workers = config.workers or os.cpu_count() or 1
     print(
         f"kb: serving http://{host}:{port}/ from {config.index_dir} "
-        f"({config.workers} worker{'s' if config.workers > 1 else ''} x {config.threads} threads)",
+        f"({workers} worker{'s' if workers > 1 else ''} x {config.threads} threads)",
         file=sys.stderr,
     )
-    if config.workers <= 1:
-        _serve_on(sock, config)
-        return 0
-    return _prefork(sock, config)
+    return serving.serve(sock, config, workers)
 
 
 def _listen(host, port):
@@ -287,59 +290,8 @@ def _listen(host, port):
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.listen(1024)
+    sock.listen(2048)
     return sock
-
-
-def _serve_on(sock, config):
-    """Run waitress on an already bound socket (in this process)."""
-    import waitress
-
-    from .web import create_app
-
-    waitress.serve(create_app(config), sockets=[sock], threads=config.threads, ident="kb", backlog=1024)
-
-
-def _prefork(sock, config):
-    """Fork ``config.workers`` processes that all accept on ``sock``.
-
-    Each worker opens the index itself after the fork (Whoosh searchers and
-    threads are never shared across processes).  The parent restarts nothing;
-    it forwards SIGINT/SIGTERM to the workers and exits when they have.
-    """
-    import os
-    import signal
-
-    children = []
-    for _ in range(config.workers):
-        pid = os.fork()
-        if pid == 0:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            try:
-                _serve_on(sock, config)
-            finally:
-                os._exit(0)
-        children.append(pid)
-
-    def stop(signum, frame):
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    status = 0
-    for pid in children:
-        while True:
-            try:
-                _, code = os.waitpid(pid, 0)
-                status = status or os.waitstatus_to_exitcode(code)
-                break
-            except InterruptedError:
-                continue
-    return 0 if status in (0, -signal.SIGTERM) else 1
 
 
 def cmd_eval(config, args):

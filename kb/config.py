@@ -23,10 +23,16 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8080
     threads: int = 4
-    workers: int = 1
+    workers: int = 0  # 0: one per CPU
     cors_origins: tuple = ()
     reload_seconds: float = 1.0
-    cache_size: int = 2048
+    cache_mb: float = 32.0
+    # Serving (kb/serving.py): slots per worker, seconds before an idle connection
+    # or an incomplete request is closed, seconds a stopping worker may finish requests.
+    connection_limit: int = 1000
+    idle_timeout: float = 30.0
+    request_timeout: float = 10.0
+    drain_seconds: float = 10.0
     log_level: str = ""  # "": info for kb serve, warning for the other commands
     log_format: str = "auto"
     log_queries: bool = False

@@ -144,6 +144,7 @@ def _scan(articles_dir):
 
 
 def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb):
+    started = time.perf_counter()
     report = BuildReport()
     files = _scan(articles_dir)
     current = generations.current_path(index_dir)
@@ -309,6 +310,7 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
                 "mode": report.mode,
                 "counts": totals,
                 "problems": [str(p) for p in report.problems],
+                "build_seconds": round(time.perf_counter() - started, 3),  # for /metrics
                 "files": entries,
             },
         )

@@ -212,7 +212,10 @@ SCHEMAS = {
             "counts": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
             "documents": {"type": "integer", "minimum": 0},
             "problems": {"type": "integer", "minimum": 0},
+            "build_seconds": {"type": ["number", "null"], "description": "How long the generation's build took."},
             "version": {"type": "string"},
+            "ready": {"type": "boolean", "description": "This worker takes requests (false while it drains)."},
+            "pid": {"type": "integer", "description": "The worker process that answered."},
         },
     },
 }
@@ -338,9 +341,35 @@ PATHS = {
     ),
     "/health": _get(
         "Service health",
-        "The generation served, when it was built, its document counts. `Cache-Control: no-store`.",
+        "The generation served, when it was built, its document counts, and whether the worker that answered is "
+        "ready. Cheap: no search is run. `Cache-Control: no-store`.",
         [],
-        {"200": _json(_ref("Health"), "Serving."), "503": _error("IndexMissing")},
+        {
+            "200": _json(_ref("Health"), "Serving."),
+            "503": {
+                "description": "No index built yet (`index_missing`), or this worker is stopping "
+                "(the Health body with `ready: false`): ask again, another worker answers.",
+                "content": {"application/json": {"schema": {"oneOf": [_ref("Error"), _ref("Health")]}}},
+            },
+        },
+        ["API"],
+    ),
+    "/metrics": _get(
+        "Prometheus metrics",
+        "Every worker's metrics in the Prometheus text format (prometheus-client, multiprocess): "
+        "`kb_http_requests_total{route,status}`, `kb_http_request_duration_seconds{route}` (histogram), "
+        "`kb_search_results` (histogram of matches per /search query), `kb_search_zero_results_total`, "
+        "`kb_result_cache_lookups_total{result=hit|miss}`, `kb_result_cache_bytes`, `kb_worker_restarts_total`, "
+        "`kb_generation_info{generation}`, `kb_generation_age_seconds`, `kb_generation_built_timestamp_seconds`, "
+        "`kb_build_duration_seconds`, `kb_build_problems`, `kb_generation_documents`. No label holds query text. "
+        "`Cache-Control: no-store`.",
+        [],
+        {
+            "200": {
+                "description": "The Prometheus text exposition format, as prometheus-client writes it.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        },
         ["API"],
     ),
     "/openapi.json": _get(

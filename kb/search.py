@@ -53,6 +53,7 @@ from whoosh.reading import TermNotFound
 
 from . import generations
 from .articles import KINDS, render_html
+from .bounded import BoundedLRU
 from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import SYNONYMS, VOCABULARY
 from .snippets import SCAN_CHARS, find_matches, highlight
@@ -214,7 +215,7 @@ class _Prepared:
     stored fields by document count.
     """
 
-    def __init__(self, path, cache_postings=4_000_000, stored_cache=4096):
+    def __init__(self, path, cache_postings=4_000_000, stored_bytes=16 << 20):
         self.path = Path(path)
         self.name = self.path.name
         self.lease = generations.ReaderLease(self.path)
@@ -228,7 +229,7 @@ class _Prepared:
             self.lease.release()
             raise
         self._io = threading.Lock()
-        self._stored = _LRU(stored_cache)
+        self._stored = BoundedLRU(stored_bytes)
         self._cache = OrderedDict()
         self._cached = 0
         self._cache_limit = cache_postings
@@ -357,6 +358,10 @@ class _Prepared:
         with self._io:
             value = _read_postings(self.reader, f, term)
         ids = value[0]
+        if not len(ids):
+            # A miss costs no postings, so the bound below would never evict it: a
+            # visitor's 9,000-letter words would pile up (a miss is cheap to read again).
+            return value
         with self._cache_lock:
             if key not in self._cache:
                 self._cache[key] = value
@@ -436,31 +441,6 @@ class _Prepared:
         return int(self.word_df[i]) if i < len(self.words) and self.words[i] == word else 0
 
 
-class _LRU:
-    """A small thread-safe least-recently-used map (the result cache)."""
-
-    def __init__(self, size):
-        self.size = size
-        self._data = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key, value):
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-
 def _nested(a, b):
     return a <= b or b <= a
 
@@ -532,15 +512,16 @@ class Engine:
         Requests look too, at most once per ``reload_seconds`` (0: on every call).
     """
 
-    def __init__(self, index_dir, reload_seconds=1.0, cache_size=2048):
+    def __init__(self, index_dir, reload_seconds=1.0, cache_mb=32):
         self.index_dir = Path(index_dir)
         self.reload_seconds = reload_seconds
-        self._results = _LRU(cache_size)  # keyed by generation: a new one starts afresh
+        # Bounded in bytes (one answer is 1-300 KB); keyed by generation: a new one starts afresh.
+        self._results = BoundedLRU(cache_mb * (1 << 20))
         self._lock = threading.Lock()
         self._current = None
         self._checked = 0.0
         self._preparing = None
-        self._html_cache = OrderedDict()  # (generation, slug) -> rendered HTML
+        self._html_cache = BoundedLRU(16 << 20)  # (generation, slug) -> rendered HTML
         self._failed = None  # the last generation that failed to load (logged once)
         self._stop = threading.Event()
         self._watcher = None
@@ -641,6 +622,10 @@ class Engine:
                 return True
             time.sleep(0.02)
         return False
+
+    def cache_stats(self):
+        """The result cache's lookups so far and its size: ``(hits, misses, bytes)``."""
+        return self._results.hits, self._results.misses, self._results.bytes
 
     def close(self):
         """Stop looking for new generations and release every generation (the process is stopping)."""
@@ -1082,14 +1067,10 @@ class Engine:
         # Keyed by generation: a request still on an old generation may store its
         # HTML after a swap, and that must never be served for the new one.
         key = (gen.name, slug)
-        with self._lock:
-            html = self._html_cache.get(key)
+        html = self._html_cache.get(key)
         if html is None:
             html = render_html(head["markdown"])
-            with self._lock:
-                self._html_cache[key] = html
-                if len(self._html_cache) > 256:
-                    self._html_cache.popitem(last=False)
+            self._html_cache.put(key, html)
         entry = lambda d: {"id": d["id"], "anchor": d["anchor"], "url": d["url"]}  # noqa: E731
         # The source file's path stays private: it is the server's layout, not the article's.
         return {
@@ -1115,6 +1096,7 @@ class Engine:
             "counts": record.get("counts", {}),
             "documents": gen.n_live,
             "problems": len(record.get("problems", [])),
+            "build_seconds": record.get("build_seconds"),
         }
 
 

@@ -5,6 +5,7 @@ snippet highlighter, the query planner and the indexer all cut text the same way
 """
 
 import re
+import sys
 import unicodedata
 
 #: A word: letters and digits (no underscores); apostrophes and hyphens split words.
@@ -62,22 +63,42 @@ class Analyzer:
     ['caus', 'recurr', 'miscarriag']
     """
 
-    def __init__(self, stem, stop_words=STOP_WORDS, cache_size=500_000):
+    #: Words longer than this are stemmed but never cached: no article word is
+    #: this long, and a visitor's 9,000-letter "word" must not stay in memory.
+    MAX_CACHED_WORD = 40
+
+    def __init__(self, stem, stop_words=STOP_WORDS, cache_bytes=24 << 20):
         self._stem = stem
         self._stop = stop_words
         self._cache = {}
-        self._cache_size = cache_size
+        self._cache_bytes = cache_bytes
+        self._cached = 0  # bytes the entries take, about (see _entry_bytes)
 
     def term(self, word):
         """The term of one folded word."""
         term = self._cache.get(word)
         if term is None:
             term = "" if word in self._stop else self._stem(word)
-            if len(self._cache) < self._cache_size:
-                self._cache[word] = term
+            if len(word) <= self.MAX_CACHED_WORD:
+                self._remember(word, term)
         return term
+
+    def _remember(self, word, term):
+        size = _entry_bytes(word, term)
+        if self._cached + size > self._cache_bytes:
+            # Full: start afresh rather than evict one by one (a lock-free dict is
+            # what keeps term() cheap); the words in use come back at once.
+            self._cache.clear()
+            self._cached = 0
+        self._cache[word] = term
+        self._cached += size
 
     def terms(self, text):
         """The terms of ``text`` in order, stop words dropped."""
         term = self.term
         return [t for t in map(term, words(text)) if t]
+
+
+def _entry_bytes(word, term):
+    """About what one stem-cache entry costs: two str objects and a dict slot."""
+    return sys.getsizeof(word) + sys.getsizeof(term) + 64

@@ -6,11 +6,12 @@ Every error is JSON of one shape::
     {"error": {"code": "bad_parameter", "message": "...", "parameter": "limit"}}
 """
 
+import os
 import time
 
 import falcon
 
-from . import __version__, pages
+from . import __version__, metrics, pages, serving
 from .access import AccessLog, unexpected_error
 from .caching import HttpCaching, wants_html
 from .config import Config
@@ -124,13 +125,16 @@ class ArticlesResource:
 
 
 class HealthResource:
-    """``GET /health``: the generation served, when it was built, its counts."""
+    """``GET /health``: the generation served, when it was built, its counts; whether this worker is ready."""
 
     def __init__(self, engine):
         self.engine = engine
 
     def on_get(self, req, resp):
-        resp.media = {**self.engine.health(), "version": __version__}
+        ready = not serving.DRAINING.is_set()  # a stopping worker: send visitors elsewhere
+        resp.media = {**self.engine.health(), "version": __version__, "ready": ready, "pid": os.getpid()}
+        if not ready:
+            resp.status = falcon.HTTP_503
 
 
 def _bad_query(req, resp, exc, params):
@@ -152,8 +156,12 @@ def _index_missing(req, resp, exc, params):
 
 def create_app(config, engine=None):
     """The Falcon app for ``config`` (pass ``engine`` to share or fake one)."""
-    engine = engine or Engine(config.index_dir, reload_seconds=config.reload_seconds, cache_size=config.cache_size)
-    middleware = [AccessLog(log_queries=config.log_queries), HttpCaching(engine, cors=bool(config.cors_origins))]
+    engine = engine or Engine(config.index_dir, reload_seconds=config.reload_seconds, cache_mb=config.cache_mb)
+    middleware = [
+        metrics.MetricsMiddleware(engine),
+        AccessLog(log_queries=config.log_queries),
+        HttpCaching(engine, cors=bool(config.cors_origins)),
+    ]
     if config.cors_origins:
         origins = "*" if "*" in config.cors_origins else list(config.cors_origins)
         middleware.append(falcon.CORSMiddleware(allow_origins=origins))
@@ -171,6 +179,7 @@ def create_app(config, engine=None):
     app.add_route("/articles/{slug}", pages.ArticlePage(engine, ArticlesResource(engine)), suffix="item")
     app.add_route("/health", HealthResource(engine))
     app.add_route("/openapi.json", OpenAPIResource())
+    metrics.add_routes(app, engine)  # /metrics
     pages.add_routes(app, engine)  # /, /widget.js, /widget.css
     return app
 

@@ -165,6 +165,7 @@ REQUESTS = [
     ("/articles/{slug}", "/articles/nope", None, {}, 404),
     ("/articles/{slug}", "/articles/nope", None, {"Accept": BROWSER_ACCEPT}, 404),
     ("/health", "/health", None, {}, 200),
+    ("/metrics", "/metrics", None, {}, 200),
     ("/openapi.json", "/openapi.json", None, {}, 200),
     ("/", "/", None, {}, 200),
     ("/", "/", {"q": "folate", "page": "2"}, {}, 200),

@@ -315,7 +315,7 @@ def test_searches_never_fail_while_generations_are_swapped(tmp_path):
     articles, index = tmp_path / "a", tmp_path / "i"
     write_article(articles, "x.md", "---\ntitle: X\n---\nGeneration zero of the ocelot.\n")
     build(articles, index)
-    engine = Engine(index, reload_seconds=0.0, cache_size=0)
+    engine = Engine(index, reload_seconds=0.0, cache_mb=0)
     errors, done, stop = [], [0], threading.Event()
 
     def hammer():

@@ -100,11 +100,11 @@ def test_engine_never_has_high_confidence_in_nothing(engine, q):
 
 
 def test_serve_without_articles_or_index_fails_like_index(tmp_path, capsys, monkeypatch):
-    def serve(sock, config):
+    def serve(sock, config, workers):
         sock.close()
         raise AssertionError("kb serve would serve an empty index")
 
-    monkeypatch.setattr("kb.cli._serve_on", serve)
+    monkeypatch.setattr("kb.serving.serve", serve)
     missing = tmp_path / "nope"
     status = main(["serve", "--articles", str(missing), "--index", str(tmp_path / "index"), "--port", "0"])
     assert status == 1
