@@ -36,6 +36,9 @@ class Config:
     log_level: str = ""  # "": info for kb serve, warning for the other commands
     log_format: str = "auto"
     log_queries: bool = False
+    # The sentence-embedding model (kb.semantic): an .onnx file or a directory with
+    # one and its tokenizer.json; empty: the model the semantic extra installs.
+    embedding_model: str = ""
 
     @classmethod
     def from_env(cls, env=None, **overrides):

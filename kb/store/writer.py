@@ -75,6 +75,12 @@ class GenerationIndex:
             for rel in paths:
                 yield from searcher.documents(path=rel, kind="article")
 
+    def stored_documents(self, paths):
+        """Yield the stored fields of every document (any kind) of ``paths`` (as indexed now)."""
+        with self._ix.searcher() as searcher:
+            for rel in paths:
+                yield from searcher.documents(path=rel)
+
     def write(self, delete_paths, documents, limitmb=256, optimize=False):
         """Delete every document of ``delete_paths``, add ``documents``, commit once.
 
