@@ -21,6 +21,7 @@ Examples:
   kb index                          # build or update index/ from articles/
   kb search "recurrent miscarriage" # check what visitors will find
   kb serve --port 8080              # serve the JSON API (builds the index if missing)
+  kb report --days 7                # what visitors searched for (search analytics)
 
 Settings come from KB_* environment variables (KB_ARTICLES_DIR, KB_INDEX_DIR,
 KB_HOST, KB_PORT, KB_THREADS, KB_CORS_ORIGINS, ...); flags override them.
@@ -106,6 +107,12 @@ def build_parser():
         default=Path(".kb-eval"),
         help="where the evaluation index is built and kept (default: .kb-eval)",
     )
+
+    p = add("report", "Print search analytics: top, zero-result, weak and unclicked queries.", "kb report --days 7")
+    p.add_argument("--days", type=int, default=30, help="the window, ending today (UTC), in days (default 30)")
+    p.add_argument("--limit", type=int, default=20, help="queries per list (default 20)")
+    p.add_argument("--json", action="store_true", help="print the JSON of GET /analytics instead of text")
+    p.add_argument("--data", dest="data_dir", type=Path, help="analytics directory (default: data/, or KB_DATA_DIR)")
 
     p = add(
         "serve",
@@ -264,8 +271,12 @@ def cmd_serve(config, args):
     import os
 
     from . import serving
+    from .analytics import Settings
+    from .auth import ApiKeys
     from .indexer import ensure_index
 
+    Settings.from_config(config)  # a bad KB_ANALYTICS* or KB_API_KEYS fails here, not in the workers
+    ApiKeys.from_config(config)
     report = ensure_index(config.articles_dir, config.index_dir, progress=Progress())
     if report is not None:
         for problem in report.problems:
@@ -321,7 +332,13 @@ def cmd_eval(config, args):
     return 0
 
 
-COMMANDS = {"index": cmd_index, "search": cmd_search, "eval": cmd_eval, "serve": cmd_serve}
+def cmd_report(config, args):
+    from .analytics import run_report
+
+    return run_report(config, days=args.days, limit=args.limit, as_json=args.json)
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "eval": cmd_eval, "report": cmd_report, "serve": cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

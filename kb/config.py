@@ -1,7 +1,7 @@
 """kb's one configuration object, read from ``KB_*`` variables and CLI flags."""
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 
@@ -36,6 +36,13 @@ class Config:
     log_level: str = ""  # "": info for kb serve, warning for the other commands
     log_format: str = "auto"
     log_queries: bool = False
+    # Search analytics and the write API (kb/analytics.py, kb/auth.py; README "Staff").
+    data_dir: Path = None  # None: data/ beside the index directory
+    analytics: bool = True  # KB_ANALYTICS=off: none at all
+    analytics_min_count: int = 5
+    analytics_retention_days: int = 90
+    api_keys: str = field(default="", repr=False)  # "scope:secret ..."; never printed
+    api_keys_file: Path = None
     # The sentence-embedding model (kb.semantic): an .onnx file or a directory with
     # one and its tokenizer.json; empty: the model the semantic extra installs.
     embedding_model: str = ""
@@ -63,7 +70,7 @@ class Config:
 
 
 def _coerce(f, raw):
-    kind = type(f.default) if f.default is not None else str
+    kind = type(f.default) if f.default is not None else f.type if isinstance(f.type, type) else str
     if kind is bool:
         if raw.strip().lower() in ("1", "true", "yes", "on"):
             return True

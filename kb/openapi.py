@@ -10,6 +10,7 @@ import json
 
 from . import __version__
 from .caching import strong_etag
+from .openapi_admin import merge as merge_admin
 from .pages import MAX_PAGE, PAGE_SIZE
 from .search import KINDS, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, MAX_SUGGEST
 
@@ -470,6 +471,7 @@ DOCUMENT = {
     "paths": PATHS,
     "components": {"schemas": SCHEMAS, "responses": RESPONSES},
 }
+merge_admin(DOCUMENT)  # analytics, reports, the write API (kb/openapi_admin.py)
 
 
 class OpenAPIResource:

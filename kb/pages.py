@@ -118,6 +118,7 @@ class SearchPage:
             return _error_page(req, resp, falcon.HTTP_503, "Search is not available yet: the index is being built.", q)
         resp.context.kb_generation = results.generation
         resp.context.kb_log = results.log_fields()
+        resp.context.kb_results = results  # counted by kb.web_admin.AnalyticsMiddleware
         pages = max(1, -(-results.total // PAGE_SIZE))
 
         def page_url(n, query=q):

@@ -41,6 +41,9 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
+from . import analytics
+from .writes import MAX_ARTICLE_BYTES
+
 #: Set in a worker once it has begun draining: ``/health`` then answers 503.
 DRAINING = threading.Event()
 
@@ -69,7 +72,7 @@ def waitress_settings(config):
         "asyncore_loop_timeout": 1,
         "backlog": 2048,  # ours is set by listen(); for completeness
         "max_request_header_size": 64 * 1024,  # a 10,000-character q fits many times
-        "max_request_body_size": 64 * 1024,  # kb takes no request bodies
+        "max_request_body_size": MAX_ARTICLE_BYTES + 64 * 1024,  # PUT /articles/{slug}; other bodies are tiny
         "expose_tracebacks": False,
         "log_socket_errors": False,  # resets by clients are not kb's errors
     }
@@ -177,6 +180,7 @@ def run_worker(sock, config):
         signal.signal(signum, lambda *_: server.drain())
     server.serve()
     engine.close()
+    analytics.flush_all()  # the last second of search counts (os._exit skips atexit)
     return 0
 
 

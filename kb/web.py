@@ -11,7 +11,7 @@ import time
 
 import falcon
 
-from . import __version__, metrics, pages, serving
+from . import __version__, metrics, pages, serving, web_admin
 from .access import AccessLog, unexpected_error
 from .caching import HttpCaching, wants_html
 from .config import Config
@@ -165,6 +165,7 @@ def create_app(config, engine=None):
     if config.cors_origins:
         origins = "*" if "*" in config.cors_origins else list(config.cors_origins)
         middleware.append(falcon.CORSMiddleware(allow_origins=origins))
+    admin = web_admin.Admin(config, engine)  # keys, analytics, the write API
     app = falcon.App(middleware=middleware, router=_Router())
     app.req_options.keep_blank_qs_values = True
     app.resp_options.secure_cookies_by_default = True
@@ -176,11 +177,14 @@ def create_app(config, engine=None):
     app.add_route("/search", SearchResource(engine))
     app.add_route("/suggest", SuggestResource(engine))
     # HTML for browsers, ArticlesResource's JSON for everyone else (kb/pages.py).
-    app.add_route("/articles/{slug}", pages.ArticlePage(engine, ArticlesResource(engine)), suffix="item")
+    # PUT/DELETE with a write key (kb/web_admin.py).
+    article = admin.article_item(pages.ArticlePage(engine, ArticlesResource(engine)))
+    app.add_route("/articles/{slug}", article, suffix="item")
     app.add_route("/health", HealthResource(engine))
     app.add_route("/openapi.json", OpenAPIResource())
     metrics.add_routes(app, engine)  # /metrics
     pages.add_routes(app, engine)  # /, /widget.js, /widget.css
+    admin.install(app)  # /events, /analytics, /staff/analytics, /reindex; counts searches
     return app
 
 

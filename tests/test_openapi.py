@@ -23,9 +23,23 @@ DOC_URI = "urn:kb:openapi"
 REGISTRY = Registry().with_resource(DOC_URI, Resource.from_contents(DOCUMENT, default_specification=DRAFT202012))
 
 
+KEYS = {"write": "w-secret", "analytics": "a-secret"}
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    return make_site(tmp_path_factory.mktemp("site"))
+    return make_site(tmp_path_factory.mktemp("site"), api_keys=" ".join(f"{k}:{v}" for k, v in KEYS.items()))
+
+
+def auth(scope):
+    return {"Authorization": f"Bearer {KEYS[scope]}"}
+
+
+def key_headers(path, method="get"):
+    """The ``Authorization`` header a documented operation needs, if any."""
+    security = DOCUMENT["paths"][path][method].get("security") or [{}]
+    scopes = next(iter(security[0].values()), [])
+    return auth(scopes[0]) if scopes else {}
 
 
 @pytest.fixture(scope="module")
@@ -68,16 +82,19 @@ def deref(obj):
     return obj
 
 
-def documented(template, status):
-    """The documented response of ``GET template`` for ``status``."""
-    responses = DOCUMENT["paths"][template]["get"]["responses"]
-    assert str(status) in responses, f"GET {template} answered {status}, which is not documented"
+def documented(template, status, method="get"):
+    """The documented response of ``METHOD template`` for ``status``."""
+    responses = DOCUMENT["paths"][template][method]["responses"]
+    assert str(status) in responses, f"{method.upper()} {template} answered {status}, which is not documented"
     return deref(responses[str(status)])
 
 
-def check_response(template, r):
+def check_response(template, r, method="get"):
     """``r`` is documented for ``template``: its status, content type, body schema, headers."""
-    spec = documented(template, r.status_code)
+    spec = documented(template, r.status_code, method)
+    if r.status_code == 204:
+        assert not r.content
+        return
     ctype = r.headers.get("content-type", "").split(";")[0].strip()
     content = spec.get("content", {})
     assert ctype in content, f"GET {template} {r.status_code} answered {ctype}, documented: {sorted(content)}"
@@ -85,7 +102,7 @@ def check_response(template, r):
     body = r.json if ctype == "application/json" else r.text
     # The schema is checked in place, inside the whole document, so $refs resolve.
     validator = Draft202012Validator(
-        {"$ref": f"{DOC_URI}#{pointer(template, r.status_code, ctype)}"}, registry=REGISTRY
+        {"$ref": f"{DOC_URI}#{pointer(template, r.status_code, ctype, method)}"}, registry=REGISTRY
     )
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
@@ -94,13 +111,13 @@ def check_response(template, r):
         assert header.lower() in r.headers, f"GET {template} {r.status_code} lacks documented header {header}"
 
 
-def pointer(template, status, ctype):
+def pointer(template, status, ctype, method="get"):
     """The JSON pointer of a response schema, following a response $ref."""
-    ref = DOCUMENT["paths"][template]["get"]["responses"][str(status)]
+    ref = DOCUMENT["paths"][template][method]["responses"][str(status)]
     if "$ref" in ref:
         base = ref["$ref"].removeprefix("#")
     else:
-        base = "/paths/" + template.replace("~", "~0").replace("/", "~1") + f"/get/responses/{status}"
+        base = "/paths/" + template.replace("~", "~0").replace("/", "~1") + f"/{method}/responses/{status}"
     return f"{base}/content/{ctype.replace('/', '~1')}/schema"
 
 
@@ -133,7 +150,7 @@ def test_every_operation_documents_its_errors():
     for path, ops in DOCUMENT["paths"].items():
         for op in ops.values():
             assert op["summary"] and op["description"]
-            assert "200" in op["responses"]
+            assert any(status.startswith("2") for status in op["responses"])
             if any(
                 p.get("required") or "maximum" in p["schema"] or "enum" in p["schema"]
                 for p in op["parameters"]
@@ -141,7 +158,9 @@ def test_every_operation_documents_its_errors():
             ):
                 assert "400" in op["responses"], path
             if any(p["in"] == "path" for p in op["parameters"]):
-                assert "404" in op["responses"], path
+                assert "404" in op["responses"] or "put" in ops, path
+            if op.get("security"):
+                assert {"401", "403"} <= set(op["responses"]), path
 
 
 # -- real responses ---------------------------------------------------------------
@@ -172,6 +191,14 @@ REQUESTS = [
     ("/", "/", {"q": "folate", "page": "0"}, {}, 400),
     ("/widget.js", "/widget.js", None, {}, 200),
     ("/widget.css", "/widget.css", None, {}, 200),
+    ("/search", "/search", {"q": "ivf", "live": "1"}, {}, 200),
+    ("/analytics", "/analytics", None, auth("analytics"), 200),
+    ("/analytics", "/analytics", {"days": "7", "limit": "3"}, auth("analytics"), 200),
+    ("/analytics", "/analytics", None, {}, 401),
+    ("/analytics", "/analytics", None, auth("write"), 403),
+    ("/analytics", "/analytics", {"days": "0"}, auth("analytics"), 400),
+    ("/staff/analytics", "/staff/analytics", None, auth("analytics"), 200),
+    ("/staff/analytics", "/staff/analytics", None, {}, 401),
 ]
 
 
@@ -198,7 +225,7 @@ def test_no_index_is_a_documented_503(empty_client, template, path, params):
     check_response(template, r)
 
 
-@pytest.mark.parametrize("path,method", [("/nowhere", "GET"), ("/search", "POST"), ("/articles/ivf", "DELETE")])
+@pytest.mark.parametrize("path,method", [("/nowhere", "GET"), ("/search", "POST"), ("/articles/ivf", "PATCH")])
 def test_unknown_paths_and_methods_use_the_error_shape(client, path, method):
     r = client.simulate_request(method, path)
     assert r.status_code in (404, 405)
@@ -213,7 +240,7 @@ def test_unknown_paths_and_methods_use_the_error_shape(client, path, method):
 
 def query_parameters():
     for path, ops in DOCUMENT["paths"].items():
-        for param in ops["get"]["parameters"]:
+        for param in ops.get("get", {"parameters": []})["parameters"]:
             if param["in"] == "query":
                 yield path, param
 
@@ -230,11 +257,11 @@ def base_params(path):
 def test_integer_limits_are_enforced(client, path, param):
     schema, name = param["schema"], param["name"]
     for value in (schema["minimum"], schema["maximum"], schema.get("default", schema["minimum"])):
-        r = client.simulate_get(path, params={**base_params(path), name: str(value)})
+        r = client.simulate_get(path, params={**base_params(path), name: str(value)}, headers=key_headers(path))
         assert r.status_code == 200, (name, value, r.text[:200])
         check_response(path, r)
     for value in (schema["minimum"] - 1, schema["maximum"] + 1, "1.5", "ten"):
-        r = client.simulate_get(path, params={**base_params(path), name: str(value)})
+        r = client.simulate_get(path, params={**base_params(path), name: str(value)}, headers=key_headers(path))
         assert r.status_code == 400, (name, value)
         check_response(path, r)
         if r.headers["content-type"] == "application/json":
@@ -248,10 +275,10 @@ def test_integer_limits_are_enforced(client, path, param):
 )
 def test_enum_values_are_enforced(client, path, param):
     for value in param["schema"]["enum"]:
-        r = client.simulate_get(path, params={**base_params(path), param["name"]: value})
+        r = client.simulate_get(path, params={**base_params(path), param["name"]: value}, headers=key_headers(path))
         assert r.status_code == 200
         check_response(path, r)
-    r = client.simulate_get(path, params={**base_params(path), param["name"]: "bogus"})
+    r = client.simulate_get(path, params={**base_params(path), param["name"]: "bogus"}, headers=key_headers(path))
     assert r.status_code == 400
     check_response(path, r)
 
@@ -276,3 +303,30 @@ def test_required_parameters_are_required(client, path):
     assert r.status_code == 400
     assert r.json["error"]["code"] == "bad_parameter"
     check_response(path, r)
+
+
+# -- the staff operations (kb/openapi_admin.py) ---------------------------------------
+
+WRITE_REQUESTS = [
+    # (method, template, path, body, headers, expected status)
+    ("post", "/events", "/events", '{"type": "search", "q": "ivf"}', {}, 204),
+    ("post", "/events", "/events", '{"type": "click", "q": "ivf", "id": "ivf", "position": 1}', {}, 204),
+    ("post", "/events", "/events", '{"type": "click", "q": "ivf", "id": "ivf", "position": 1, "ip": "x"}', {}, 400),
+    ("post", "/events", "/events", "not json", {}, 400),
+    ("put", "/articles/{slug}", "/articles/openapi-new", "---\ntitle: Fresh\n---\n\nFresh text.\n", auth("write"), 201),
+    ("put", "/articles/{slug}", "/articles/openapi-new", "---\ntitle: Fresh 2\n---\n\nMore.\n", auth("write"), 200),
+    ("put", "/articles/{slug}", "/articles/openapi-new", "---\ntitle: [\n---\n", auth("write"), 422),
+    ("put", "/articles/{slug}", "/articles/openapi-new", "x", {}, 401),
+    ("put", "/articles/{slug}", "/articles/openapi-new", "x", auth("analytics"), 403),
+    ("delete", "/articles/{slug}", "/articles/openapi-new", None, auth("write"), 200),
+    ("delete", "/articles/{slug}", "/articles/openapi-new", None, auth("write"), 404),
+    ("post", "/reindex", "/reindex", None, auth("write"), 200),
+    ("post", "/reindex", "/reindex", None, {}, 401),
+]
+
+
+@pytest.mark.parametrize("method,template,path,body,headers,status", WRITE_REQUESTS)
+def test_staff_operations_match_the_document(client, method, template, path, body, headers, status):
+    r = client.simulate_request(method.upper(), path, body=body, headers=headers)
+    assert r.status_code == status, r.text[:300]
+    check_response(template, r, method)

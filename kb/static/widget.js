@@ -17,11 +17,17 @@
  * Safety: everything is inserted as text, except kb's highlighted HTML
  * (snippets, titles), from which only <mark> elements are kept; a result
  * whose URL fails kb's URL rule (safeUrl) is left out.
+ *
+ * Analytics (README "Search analytics"): as-you-type requests carry live=1 and
+ * are not counted; the query shown counts once it settles (an option opened,
+ * the box left, SETTLE_MS without typing): a POST /events beacon of the query
+ * (and a click's result id and position).  A submitted form: the page counts.
  */
 (function () {
   "use strict";
 
   var DEBOUNCE_MS = 120;
+  var SETTLE_MS = 3000;
   var SUGGEST_LIMIT = 5;
   var RESULT_LIMIT = 6;
   var KINDS = { article: "Article", section: "Section", faq: "FAQ", synonym: "Also called", suggestion: "Suggestion" };
@@ -62,6 +68,20 @@
     })(doc.body, node);
     return node;
   }
+
+  // POST /events; a text/plain body: no CORS preflight.
+  function beacon(ev) {
+    var body = JSON.stringify(ev), url = apiUrl("events");
+    if (!(navigator.sendBeacon && navigator.sendBeacon(url, body))) {
+      fetch(url, { method: "POST", body: body, keepalive: true, credentials: "omit" }).catch(function () {});
+    }
+  }
+
+  // kb's search page: its result links carry data-kb-q, -id and -position.
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("a[data-kb-id]"), d = a && a.dataset;
+    if (a) beacon({ type: "click", q: d.kbQ, id: d.kbId, position: +d.kbPosition });
+  }, true);
 
   // kb's URL rule (kb/urls.py safe_url): a relative reference that names no
   // other host, or an http(s) URL with a host; never javascript:, data:,
@@ -130,6 +150,8 @@
     this.active = -1;
     this.timer = 0;
     this.controller = null;
+    this.shown = null; // the query whose results are shown
+    this.reported = {}; // queries counted during this page view
 
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
@@ -140,8 +162,10 @@
     input.addEventListener("keydown", function (e) { self.key(e); });
     input.addEventListener("focus", function () { if (self.options.length) self.open(true); });
     wrap.addEventListener("focusout", function (e) {
-      if (!wrap.contains(e.relatedTarget)) self.open(false);
+      if (!wrap.contains(e.relatedTarget)) { self.open(false); self.settle(); }
     });
+    if (input.form) input.form.addEventListener("submit", function () { self.settle(true); });
+    window.addEventListener("pagehide", function () { self.settle(); });
     // Keep the focus in the input while an option is clicked.
     this.panel.addEventListener("mousedown", function (e) { e.preventDefault(); });
   }
@@ -157,12 +181,28 @@
     if (!this.input.value.trim()) {
       this.cancel();
       this.clear();
+      this.shown = null;
       this.live.textContent = "";
       this.busy(false);
       return;
     }
     this.busy(true);
     this.timer = setTimeout(function () { self.fetch(self.input.value.trim()); }, DEBOUNCE_MS);
+  };
+
+  // The shown query settled: count it once (quiet: kb's search page counts it).
+  SearchBox.prototype.settle = function (quiet) {
+    clearTimeout(this.settleTimer);
+    var q = this.shown;
+    if (q && !this.reported[q]) {
+      this.reported[q] = 1;
+      if (!quiet) beacon({ type: "search", q: q });
+    }
+  };
+
+  SearchBox.prototype.track = function (o) { // an option is opened
+    this.settle(o.page);
+    if (o.id) beacon({ type: "click", q: this.shown, id: o.id, position: o.position });
   };
 
   SearchBox.prototype.cancel = function () {
@@ -184,7 +224,7 @@
       if (e.name === "AbortError") throw e;
       return null; // suggestions are a bonus: the results still show
     });
-    Promise.all([suggest, get("search", { q: q, limit: RESULT_LIMIT })]).then(function (res) {
+    Promise.all([suggest, get("search", { q: q, limit: RESULT_LIMIT, live: 1 })]).then(function (res) {
       if (self.controller !== controller) return;
       self.render(q, res[0] || {}, res[1]);
       self.busy(false);
@@ -218,18 +258,23 @@
     a.tabIndex = -1;
     if (o.html != null) appendMarked(a, o.html); else a.textContent = o.text;
     if (o.snippet) appendMarked(li.appendChild(make("p", "kb-snippet")), o.snippet);
+    var self = this, entry = { el: li, url: a.href, id: o.id, position: o.position, page: o.page };
     li.addEventListener("click", function (e) {
+      self.track(entry);
       if (e.target.closest("a") && (e.ctrlKey || e.metaKey || e.shiftKey || e.button)) return;
       e.preventDefault();
       window.location.assign(a.href);
     });
-    this.options.push({ el: li, url: a.href });
+    this.options.push(entry);
     this.list.appendChild(li);
   };
 
   SearchBox.prototype.render = function (q, sug, res) {
     var self = this, seen = {};
     this.clear();
+    this.shown = q;
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(function () { self.settle(); }, SETTLE_MS);
     function add(o) { // kb's URLs are relative to kb; only safe http(s) links, each once
       var raw = safeUrl(o.url);
       if (raw === null) return;
@@ -253,17 +298,19 @@
       p.appendChild(document.createTextNode("?"));
     }
     var a = res.answer;
-    if (a) add({ kind: "Answer", where: a.article_title, url: a.url, html: a.question_html, text: a.question, snippet: a.answer_html, cls: "kb-answer" });
+    if (a) add({ kind: "Answer", where: a.article_title, url: a.url, html: a.question_html, text: a.question, snippet: a.answer_html, cls: "kb-answer", id: a.id, position: 0 });
     var suggestions = sug.suggestions || [];
     suggestions.forEach(function (s) {
-      add({ kind: KINDS[s.kind] || KINDS.suggestion, url: s.url, html: s.html, text: s.text });
+      var hash = (s.url || "").split("#")[1], syn = s.kind === "synonym";
+      add({ kind: KINDS[s.kind] || KINDS.suggestion, url: s.url, html: s.html, text: s.text, position: 0,
+            id: syn ? null : s.slug + (hash ? "#" + hash : ""), page: syn });
     });
     var results = res.results || [];
-    results.forEach(function (h) {
-      add({ kind: KINDS[h.kind] || h.kind, where: h.kind === "article" ? "" : h.article_title, url: h.url, html: h.title_html, text: h.title, snippet: h.snippet });
+    results.forEach(function (h, i) {
+      add({ kind: KINDS[h.kind] || h.kind, where: h.kind === "article" ? "" : h.article_title, url: h.url, html: h.title_html, text: h.title, snippet: h.snippet, id: h.id, position: i + 1 });
     });
     if (res.total > results.length) {
-      add({ kind: "More", url: apiUrl("", { q: q }), text: "See all " + res.total + " results", cls: "kb-more" });
+      add({ kind: "More", url: apiUrl("", { q: q }), text: "See all " + res.total + " results", cls: "kb-more", page: true });
     }
     if (res.unmatched && res.unmatched.length && this.options.length) {
       this.note.appendChild(make("p", "kb-hint", "No article mentions: " + res.unmatched.join(", ")));
@@ -314,6 +361,7 @@
       this.setActive(this.active < 0 ? (step > 0 ? 0 : n - 1) : (this.active + step + n) % n);
     } else if (e.key === "Enter" && expanded && this.active >= 0) {
       e.preventDefault(); // open the active option instead of submitting the form
+      this.track(this.options[this.active]);
       window.location.assign(this.options[this.active].url);
     } else if (e.key === "Escape") {
       if (!this.panel.hidden) this.open(false);
