@@ -20,6 +20,7 @@ setup(
         "PyYAML>=6",
         "numpy>=1.26",
         "rapidfuzz>=3",
+        "cachetools>=5",
         "Jinja2>=3.1",
         "cachetools>=5.3",
         "prometheus-client>=0.20",

@@ -75,6 +75,9 @@ def build_parser():
     p.add_argument("--limit", type=int, default=10, help="results to show, 1-50 (default 10)")
     p.add_argument("--kind", choices=("article", "section", "faq"), help="search one kind of document only")
     p.add_argument("--json", action="store_true", help="print the API's JSON instead of text")
+    p.add_argument(
+        "--explain", action="store_true", help="show why each result ranks where it does (rules, BM25F per term)"
+    )
 
     p = add(
         "eval",
@@ -230,15 +233,16 @@ def cmd_search(config, args):
     import html
     import json
 
+    from .presentation import did_you_mean_body, explanation_lines, search_body
     from .search import Engine
 
     engine = Engine(config.index_dir, reload_seconds=0)  # one search: no reload thread
     try:
-        results = engine.search(args.query, limit=args.limit, kind=args.kind)
+        results = engine.search(args.query, limit=args.limit, kind=args.kind, explain=args.explain)
     finally:
         engine.close()
     if args.json:
-        print(json.dumps(results.as_dict(), indent=2))
+        print(json.dumps(search_body(results), indent=2))
         return 0
     bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
 
@@ -249,21 +253,23 @@ def cmd_search(config, args):
     # article has, the answer card, the low-confidence note, the results.
     print(f"{results.total} results for {results.query!r} ({results.took_ms} ms)")
     if results.did_you_mean:
-        print(f"Did you mean: {text(results.did_you_mean['html'])}?")
+        print(f"Did you mean: {text(did_you_mean_body(results.did_you_mean)['html'])}?")
     if results.unmatched:
         print(f"No article mentions: {', '.join(results.unmatched)}.")
     answer = results.answer
     if answer:
-        print(f"\nAnswer from {answer['article_title']}: {text(answer['question_html'])}")
-        print(f"   {answer['url']}")
-        print(f"   {text(answer['answer_html'])}")
-    hits = [h for h in results.hits if not (answer and h.id == answer["id"])]
+        print(f"\nAnswer from {answer.article_title}: {text(answer.question_html)}")
+        print(f"   {answer.url}")
+        print(f"   {text(answer.answer_html)}")
+    hits = [h for h in results.hits if not (answer and h.id == answer.id)]
     if hits and results.confidence == "low":
         print("\nThese are the closest matches; none is a strong one (confidence: low).")
     for n, hit in enumerate(hits, 1):
         print(f"\n{n}. [{hit.kind}] {hit.title}  (score {hit.score})")
         print(f"   {hit.url}")
         print(f"   {text(hit.snippet)}")
+        if hit.explain:
+            print("\n".join("   " + line for line in explanation_lines(hit.explain)))
     return 0
 
 

@@ -29,6 +29,8 @@ CURRENT = "CURRENT"
 WRITE_LOCK = ".write.lock"
 READERS_LOCK = ".readers.lock"
 RECORD = "kb.json"
+VOCABULARY = "vocabulary.json"  # {folded word: documents holding it}
+SYNONYMS = "synonyms.json"  # the synonym groups the generation was built with
 PREFIX = "gen-"
 
 

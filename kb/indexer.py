@@ -54,8 +54,8 @@ from .text import words
 log = logging.getLogger("kb.index")
 
 #: Files kb writes into a generation beside Whoosh's own.
-VOCABULARY = "vocabulary.json"
-SYNONYMS = "synonyms.json"
+VOCABULARY = generations.VOCABULARY
+SYNONYMS = generations.SYNONYMS
 OWN_FILES = {generations.RECORD, generations.READERS_LOCK, VOCABULARY, SYNONYMS, *vector_store.FILES}
 
 

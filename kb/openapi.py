@@ -6,13 +6,16 @@ checks that every route of the app is documented and validates real responses
 against these schemas.  Change an endpoint, change this file.
 """
 
+import dataclasses
 import json
 
 from . import __version__
 from .caching import strong_etag
 from .openapi_admin import merge as merge_admin
 from .pages import MAX_PAGE, PAGE_SIZE
+from .presentation import DidYouMeanBody
 from .search import KINDS, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, MAX_SUGGEST
+from .search.results import HTML_MARK, Answer, Hit, Results, Suggestion
 
 SUGGEST_DEFAULT_LIMIT = 8
 
@@ -34,10 +37,38 @@ def _error(description):
 
 
 _NULLABLE_STR = {"type": ["string", "null"]}
-_HTML_MARK = {
-    "type": "string",
-    "description": "HTML in which only `<mark>…</mark>` is markup; all text is escaped.",
-}
+_HTML_MARK = HTML_MARK
+_JSON_TYPES = {str: "string", int: "integer", float: "number", list: "array", tuple: "array", dict: "object"}
+
+
+def schema_of(cls, nullable=False, description=None):
+    """The JSON Schema of a result dataclass, from its fields and their ``metadata`` (kb.search.results)."""
+    properties, required = {}, []
+    for f in dataclasses.fields(cls):
+        if "schema" not in f.metadata:
+            continue  # not part of the body (e.g. Results.cache_hit)
+        meta = dict(f.metadata.get("schema", {}))
+        name = f.metadata.get("json") or f.name
+        ref = meta.pop("ref", None)
+        meta.pop("nullable", None)
+        if ref:
+            prop = _ref(ref)
+        else:
+            prop = {} if "enum" in meta else {"type": _JSON_TYPES[f.type]}
+            if "$ref" in meta.get("items", {}):
+                meta["items"] = _ref(meta["items"]["$ref"])
+            prop.update(meta)
+        properties[name] = prop
+        if not f.metadata.get("optional"):
+            required.append(name)
+    return {
+        "type": ["object", "null"] if nullable else "object",
+        "description": description or cls.__doc__.strip().splitlines()[0],
+        "required": required,
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
 
 SCHEMAS = {
     "Error": {
@@ -62,90 +93,46 @@ SCHEMAS = {
             }
         },
     },
-    "Hit": {
+    "Explanation": {
         "type": "object",
-        "required": ["id", "kind", "slug", "title", "title_html", "article_title", "url", "snippet", "score"],
+        "description": "Why the hit ranks where it does (only with `explain=true`).",
+        "required": ["rules", "slots", "parent", "question_prior", "diversity"],
+        "additionalProperties": False,
         "properties": {
-            "id": {
-                "type": "string",
-                "description": "`slug` or `slug#anchor`.",
-                "examples": ["ivf#is-egg-retrieval-painful"],
+            "rules": {
+                "type": ["object", "null"],
+                "description": "Each ranking rule that applies to the query, in order, and its value for this hit "
+                "(`words_matched`, `typos`, `score` with its `bm25f` and `title_bonus`); null for an article "
+                "shown as a group's head without matching.",
             },
-            "kind": {"enum": list(KINDS)},
-            "slug": {"type": "string"},
-            "title": {"type": "string", "description": "Plain text: article title, section heading or FAQ question."},
-            "title_html": _HTML_MARK,
-            "article_title": {"type": "string"},
-            "url": {
-                "type": "string",
-                "description": "Deep link: the article URL, with `#anchor` for sections and FAQs.",
-            },
-            "snippet": _HTML_MARK,
-            "score": {"type": "number"},
-            "position": {"type": "integer", "description": "FAQ entries: 1-based place in the article's FAQ."},
-            "children": {"type": "array", "items": _ref("Hit"), "description": "Grouped hits of the same article."},
-        },
-        "additionalProperties": False,
-    },
-    "Answer": {
-        "type": ["object", "null"],
-        "description": "A strong FAQ match, shown as an answer card; null when there is none.",
-        "required": ["id", "question", "question_html", "answer_html", "url", "slug", "article_title"],
-        "additionalProperties": False,
-        "properties": {
-            "id": {"type": "string"},
-            "question": {"type": "string"},
-            "question_html": _HTML_MARK,
-            "answer_html": _HTML_MARK,
-            "url": {"type": "string"},
-            "slug": {"type": "string"},
-            "article_title": {"type": "string"},
-        },
-    },
-    "DidYouMean": {
-        "type": ["object", "null"],
-        "description": "A spelling correction of the query; null when none is offered.",
-        "required": ["query", "html"],
-        "additionalProperties": False,
-        "properties": {
-            "query": {"type": "string", "description": "The corrected query, plain text."},
-            "html": {**_HTML_MARK, "description": "The corrected query, changed words in `<mark>`."},
-        },
-    },
-    "SearchResponse": {
-        "type": "object",
-        "required": ["query", "total", "took_ms", "limit", "offset", "generation", "results"],
-        "additionalProperties": False,
-        "properties": {
-            "query": {"type": "string", "description": "The query as searched (spaces collapsed)."},
-            "total": {"type": "integer", "minimum": 0},
-            "took_ms": {"type": "number", "minimum": 0},
-            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-            "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
-            "generation": {"type": "string", "description": "The index generation that answered."},
-            "results": {"type": "array", "items": _ref("Hit")},
-            "answer": _ref("Answer"),
-            "did_you_mean": _ref("DidYouMean"),
-            "unmatched": {
+            "slots": {
                 "type": "array",
-                "items": {"type": "string"},
-                "description": "Query words that matched nothing.",
+                "description": "Per typed word: each way it can match (`exact`, `synonym`, `typo`, `prefix`) with "
+                "the BM25F breakdown per term (`idf`, `df`, `tf`, `score`) and per field (`fields`: the share of "
+                "the score from each field); the best alternative counts.",
+                "items": {"type": "object"},
             },
-            "confidence": {"enum": ["high", "low"]},
+            "parent": {
+                "type": ["object", "null"],
+                "description": "For a section or FAQ entry: the article score it inherited and the blend factor.",
+            },
+            "question_prior": {
+                "type": ["number", "null"],
+                "description": "The factor a FAQ entry gets when the query is a question.",
+            },
+            "diversity": {
+                "type": ["string", "null"],
+                "description": "What diversity did to the hit's place, if anything: a topic query's FAQ entry "
+                "deferred past the next articles (`side_entries`), or a question's article placed just before "
+                "its first entry (`question_article_first`).",
+            },
         },
     },
-    "Suggestion": {
-        "type": "object",
-        "required": ["text", "html", "kind", "slug", "url"],
-        "additionalProperties": False,
-        "properties": {
-            "text": {"type": "string"},
-            "html": {**_HTML_MARK, "description": "`text` with the typed part in `<mark>`."},
-            "kind": {"enum": ["article", "faq", "synonym"]},
-            "slug": {"type": "string"},
-            "url": {"type": "string"},
-        },
-    },
+    "Hit": schema_of(Hit),
+    "Answer": schema_of(Answer, True, "A strong FAQ match, shown as an answer card; null when there is none."),
+    "DidYouMean": schema_of(DidYouMeanBody, True),
+    "SearchResponse": schema_of(Results, description="A page of results and what the query became."),
+    "Suggestion": schema_of(Suggestion),
     "SuggestResponse": {
         "type": "object",
         "required": ["query", "suggestions"],
@@ -281,6 +268,13 @@ PATHS = {
                 "in": "query",
                 "description": "`article`: one result per article, its best sections and FAQs in `children`.",
                 "schema": {"enum": ["article"]},
+            },
+            {
+                "name": "explain",
+                "in": "query",
+                "description": "`true`: each hit carries `explain`, the ranking rules' values and the BM25F "
+                "contributions per term and field. Off by default (it costs time).",
+                "schema": {"type": "boolean", "default": False},
             },
         ],
         {

@@ -30,6 +30,7 @@ import markupsafe
 from .caching import strong_etag, wants_html
 from .errors import BadQuery, IndexMissing, NotFound
 from .params import int_param, single
+from .presentation import did_you_mean_body
 from .search import MAX_OFFSET
 from .urls import safe_url
 
@@ -125,10 +126,9 @@ class SearchPage:
             return f"{req.root_path}/?" + urlencode({"q": query, **({"page": n} if n > 1 else {})})
 
         answer = results.answer if page == 1 else None
-        # A copy with the link added: the engine caches what it returned.
         did_you_mean = results.did_you_mean and {
-            **results.did_you_mean,
-            "href": page_url(1, results.did_you_mean["query"]),
+            **did_you_mean_body(results.did_you_mean),
+            "href": page_url(1, results.did_you_mean.query),
         }
         _render(
             req,
@@ -139,7 +139,7 @@ class SearchPage:
             pages=pages,
             results=results,
             # the answer card is the first thing read: its entry is not repeated below it
-            hits=[h.as_dict() for h in results.hits if not (answer and h.id == answer["id"])],
+            hits=[h.as_dict() for h in results.hits if not (answer and h.id == answer.id)],
             first=(page - 1) * PAGE_SIZE + 1,
             prev_url=page_url(page - 1) if page > 1 else None,
             next_url=page_url(page + 1) if page < pages else None,

@@ -49,3 +49,19 @@ def int_param(req, name, default, low, high):
     if not low <= value <= high:
         raise BadQuery(name, f"{name} must be between {low} and {high}")
     return value
+
+
+def bool_param(req, name):
+    """``true``/``1``/``yes`` or ``false``/``0``/``no`` (any case); False when the parameter is absent.
+
+    :raises BadQuery: given more than once, blank, or another word.
+    """
+    raw = typed(req, name)
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise BadQuery(name, f"{name} must be true or false, not {raw[:40]!r}")

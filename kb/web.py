@@ -19,7 +19,8 @@ from .errors import BadQuery, IndexMissing, NotFound
 from .indexer import ensure_index
 from .logs import configure_logging
 from .openapi import OpenAPIResource
-from .params import int_param, single, typed
+from .params import bool_param, int_param, single, typed
+from .presentation import search_body
 from .search import MAX_LIMIT, MAX_OFFSET, MAX_SUGGEST, Engine
 
 
@@ -75,7 +76,7 @@ def _code_for(exc):
 
 
 class SearchResource:
-    """``GET /search?q=&limit=&offset=&kind=``: ranked hits with snippets."""
+    """``GET /search?q=&limit=&offset=&kind=&group=&explain=``: ranked hits with snippets."""
 
     def __init__(self, engine):
         self.engine = engine
@@ -88,8 +89,9 @@ class SearchResource:
         offset = int_param(req, "offset", 0, 0, MAX_OFFSET)
         kind = typed(req, "kind")
         group = typed(req, "group")
-        results = self.engine.search(q, limit=limit, offset=offset, kind=kind, group=group)  # checks kind, group
-        resp.media = results.as_dict()
+        explain = bool_param(req, "explain")
+        results = self.engine.search(q, limit=limit, offset=offset, kind=kind, group=group, explain=explain)
+        resp.media = search_body(results)
         resp.context.kb_log = results.log_fields()
 
 

@@ -121,10 +121,10 @@ def test_unique_long_words_leave_nothing_behind(tmp_path):
     build(articles, index)
     engine = Engine(index, cache_mb=0)
     engine.search("miscarriage ivf")
-    gen = engine._current
-    postings_before, stems_before = len(gen._cache), len(ANALYZER._cache)
+    gen = engine.generations.serving()
+    postings_before, stems_before = len(gen._postings), len(ANALYZER._cache)
     rng = random.Random(5)
     for _ in range(30):
         engine.search("".join(rng.choice(string.ascii_lowercase) for _ in range(3000)))
-    assert len(gen._cache) == postings_before
+    assert len(gen._postings) == postings_before
     assert len(ANALYZER._cache) <= stems_before

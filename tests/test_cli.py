@@ -169,6 +169,30 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"kb {__version__}"
 
 
+def test_search_explain_prints_rules_and_bm25f_per_term_and_field(indexed, capsys):
+    assert (
+        main(
+            [
+                "search",
+                "recurrent miscarriage",
+                "--index",
+                str(indexed),
+                "--explain",
+                "--limit",
+                "2",
+                "--kind",
+                "article",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert out.count("rules: words_matched ") == 2  # each result explained
+    assert "rules: words_matched 2; typos 0; score (value " in out
+    assert re.search(r"^\s+'miscarriage': [\d.]+ via exact$", out, re.M)
+    assert re.search(r"^\s+miscarriag: [\d.]+ \(idf [\d.]+, df \d+, tf [\d.]+; .*title [\d.]+", out, re.M)
+
+
 def test_search_without_index_fails_with_a_hint(tmp_path, capsys):
     assert main(["search", "ivf", "--index", str(tmp_path / "none")]) == 1
     err = capsys.readouterr().err

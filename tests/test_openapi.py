@@ -172,6 +172,9 @@ REQUESTS = [
     ("/search", "/search", {"q": "iron", "kind": "faq"}, {}, 200),
     ("/search", "/search", {"q": "zzzyqx"}, {}, 200),
     ("/search", "/search", {"q": "pianful"}, {}, 200),
+    ("/search", "/search", {"q": "painful egg retrieval", "explain": "true"}, {}, 200),
+    ("/search", "/search", {"q": "ivf", "group": "article", "explain": "true"}, {}, 200),
+    ("/search", "/search", {"q": "x", "explain": "maybe"}, {}, 400),
     ("/search", "/search", None, {}, 400),
     ("/search", "/search", {"q": "x", "limit": "abc"}, {}, 400),
     ("/suggest", "/suggest", {"q": "endo"}, {}, 200),
@@ -303,6 +306,25 @@ def test_required_parameters_are_required(client, path):
     assert r.status_code == 400
     assert r.json["error"]["code"] == "bad_parameter"
     check_response(path, r)
+
+
+def test_response_schemas_are_generated_from_the_result_types():
+    import dataclasses
+
+    from kb.openapi import SCHEMAS
+    from kb.presentation import DidYouMeanBody
+    from kb.search import Answer, Hit, Results, Suggestion
+
+    for name, cls in [
+        ("Hit", Hit),
+        ("Answer", Answer),
+        ("DidYouMean", DidYouMeanBody),
+        ("SearchResponse", Results),
+        ("Suggestion", Suggestion),
+    ]:
+        names = {f.metadata.get("json") or f.name for f in dataclasses.fields(cls) if "schema" in f.metadata}
+        assert set(SCHEMAS[name]["properties"]) == names, name
+    assert set(Results(query="q", total=0, took_ms=0).as_dict()) == set(SCHEMAS["SearchResponse"]["properties"])
 
 
 # -- the staff operations (kb/openapi_admin.py) ---------------------------------------

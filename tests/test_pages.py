@@ -13,6 +13,7 @@ from falcon import testing
 from kb import generations
 from kb.indexer import build
 from kb.pages import PAGE_SIZE, marked
+from kb.search import Answer, DidYouMean
 from kb.web import create_app
 
 from .kb_site import FOLATE_ARTICLES, XSS, make_site
@@ -198,16 +199,16 @@ class AnsweringEngine:
 
     def search(self, q, **kw):
         results = self.engine.search(q, **kw)
-        results.answer = {
-            "id": "ivf#is-egg-retrieval-painful",
-            "question": "Is egg retrieval painful?",
-            "question_html": "Is egg retrieval <mark>painful</mark>? <img src=x onerror=alert(1)>",
-            "answer_html": "It is done under <mark>sedation</mark>.",
-            "url": "/articles/ivf#is-egg-retrieval-painful",
-            "slug": "ivf",
-            "article_title": "In Vitro Fertilisation",
-        }
-        results.did_you_mean = {"query": "painful egg", "html": "<mark>painful</mark> egg"}
+        results.answer = Answer(
+            id="ivf#is-egg-retrieval-painful",
+            question="Is egg retrieval painful?",
+            question_html="Is egg retrieval <mark>painful</mark>? <img src=x onerror=alert(1)>",
+            answer_html="It is done under <mark>sedation</mark>.",
+            url="/articles/ivf#is-egg-retrieval-painful",
+            slug="ivf",
+            article_title="In Vitro Fertilisation",
+        )
+        results.did_you_mean = DidYouMean((("painfull", "painful"), ("egg", "egg")))
         results.unmatched = ["zzz"]
         return results
 

@@ -14,6 +14,7 @@ import re
 import pytest
 
 from kb.indexer import build
+from kb.presentation import did_you_mean_body
 from kb.store.schema import ANALYZER
 from kb.text import words
 
@@ -108,7 +109,8 @@ def test_typo_one_edit_finds_the_word_and_offers_did_you_mean(kb_index, tmp_path
     r = engine.search("miscarrage")
     assert slugs(r)[:1] == ["pregnancy-loss"]
     assert "<mark>miscarriage</mark>" in r.hits[0].snippet
-    assert r.did_you_mean == {"query": "miscarriage", "html": "<mark>miscarriage</mark>"}
+    assert r.did_you_mean.words == (("miscarrage", "miscarriage"),)
+    assert did_you_mean_body(r.did_you_mean) == {"query": "miscarriage", "html": "<mark>miscarriage</mark>"}
     assert r.unmatched == []
 
 
@@ -117,7 +119,11 @@ def test_did_you_mean_marks_only_the_corrected_word(kb_index, tmp_path):
     assert_absent(tmp_path, "miscarrage")
     r = engine.search("recurrent miscarrage")
     assert slugs(r)[:1] == ["pregnancy-loss"]
-    assert r.did_you_mean == {"query": "recurrent miscarriage", "html": "recurrent <mark>miscarriage</mark>"}
+    assert r.did_you_mean.words == (("recurrent", "recurrent"), ("miscarrage", "miscarriage"))
+    assert did_you_mean_body(r.did_you_mean) == {
+        "query": "recurrent miscarriage",
+        "html": "recurrent <mark>miscarriage</mark>",
+    }
 
 
 def test_typo_a_swap_is_one_edit(kb_index, tmp_path):
@@ -132,7 +138,7 @@ def test_typo_words_of_5_to_8_letters_allow_one_edit_not_two(kb_index, tmp_path)
     assert_absent(tmp_path, "diabetis", "dyabetis")
     r = engine.search("diabetis")  # 8 letters, one edit from "diabetes"
     assert slugs(r)[:1] == ["diabetes"]
-    assert r.did_you_mean["query"] == "diabetes"
+    assert r.did_you_mean.query == "diabetes"
     r = engine.search("dyabetis")  # 8 letters, two edits
     assert r.total == 0 and r.hits == []
     assert r.did_you_mean is None
@@ -151,7 +157,8 @@ def test_typo_words_of_9_or_more_letters_allow_two_edits(kb_index, tmp_path, typ
     assert_absent(tmp_path, typed)
     r = engine.search(typed)
     assert slugs(r)[:1] == [slug]
-    assert r.did_you_mean == {"query": corrected, "html": f"<mark>{corrected}</mark>"}
+    assert r.did_you_mean.words == ((typed, corrected),)
+    assert did_you_mean_body(r.did_you_mean) == {"query": corrected, "html": f"<mark>{corrected}</mark>"}
 
 
 def test_typo_three_edits_are_too_many_even_for_long_words(kb_index, tmp_path):
@@ -460,8 +467,8 @@ def test_question_puts_its_faq_first_after_its_article_with_an_answer_card(kb_in
     assert [h.id for h in r.hits[:2]] == ["noonan-syndrome", NOONAN_SYMPTOMS]
     assert r.hits[1].kind == "faq"
     assert r.confidence == "high"
-    answer = r.answer
-    assert answer is not None
+    assert r.answer is not None
+    answer = r.answer.as_dict()
     assert answer["id"] == NOONAN_SYMPTOMS
     assert answer["slug"] == "noonan-syndrome"
     assert answer["question"] == "What are the symptoms of Noonan syndrome?"
@@ -477,7 +484,7 @@ def test_question_about_another_condition_gets_that_conditions_faq(kb_index):
     engine = kb_index(NOONAN)
     r = engine.search("what are the symptoms of turner syndrome")
     assert [h.id for h in r.hits[:2]] == ["turner-syndrome", "turner-syndrome#what-are-the-symptoms-of-turner-syndrome"]
-    assert r.answer["id"] == r.hits[1].id
+    assert r.answer.id == r.hits[1].id
 
 
 # -- 7. did you mean and unmatched words ----------------------------------------------
@@ -505,7 +512,11 @@ def test_did_you_mean_with_an_unmatched_word(kb_index, tmp_path):
     assert_absent(tmp_path, "miscarrage", "xqzvbn")
     r = engine.search("miscarrage xqzvbn")
     assert r.unmatched == ["xqzvbn"]
-    assert r.did_you_mean == {"query": "miscarriage xqzvbn", "html": "<mark>miscarriage</mark> xqzvbn"}
+    assert r.did_you_mean.words == (("miscarrage", "miscarriage"), ("xqzvbn", "xqzvbn"))
+    assert did_you_mean_body(r.did_you_mean) == {
+        "query": "miscarriage xqzvbn",
+        "html": "<mark>miscarriage</mark> xqzvbn",
+    }
 
 
 # -- 8. honest results -------------------------------------------------------------------

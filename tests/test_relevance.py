@@ -1,10 +1,13 @@
 """Ranking rules of issue 10 ("relevance, measured honestly"), one tiny fixture each.
 
-Each test is built so that it fails without its rule (checked by switching the
-rule's constant off in ``kb.search``).
+Each rule is a constant of :class:`~kb.search.RankingProfile`; the tests at the
+end run the same fixtures with that constant set back and check that the
+outcome is then lost, so each test here fails without its rule.
 """
 
 import pytest
+
+from kb.search import Engine, RankingProfile
 
 from .test_ranking import article, ids, kb_index  # noqa: F401  (kb_index is a fixture)
 
@@ -182,3 +185,62 @@ CONTAINED = {
 def test_a_title_inside_the_query_gets_only_a_small_bonus(kb_index):  # noqa: F811
     engine = kb_index(CONTAINED)
     assert ids(engine.search("gestational diabetes"))[:2] == ["gd-guide", "diabetes"]
+
+
+# -- without each rule, its outcome is lost ---------------------------------------------
+
+
+@pytest.fixture
+def without():
+    """``without(engine, **profile_values)`` -> an Engine over the same index with those values."""
+    made = []
+
+    def make(engine, **values):
+        made.append(Engine(engine.index_dir, reload_seconds=0.0, profile=RankingProfile().with_overrides(**values)))
+        return made[-1]
+
+    yield make
+    for engine in made:
+        engine.close()
+
+
+def test_without_side_entries_the_other_page_is_pushed_down(kb_index, without):  # noqa: F811
+    found = ids(without(kb_index(KLINEFELTER), side_entries=-1).search("klinefelter syndrome", limit=20))
+    assert found.index("klinefelter-mplus") > 2
+
+
+def test_without_question_article_first_an_entry_leads(kb_index, without):  # noqa: F811
+    found = ids(without(kb_index(KLINEFELTER), question_article_first=False).search("what causes klinefelter syndrome"))
+    assert found[0] == "klinefelter-ghr#what-causes-klinefelter-syndrome"
+
+
+def test_without_title_credit_a_typo_loses_the_named_page(kb_index, without):  # noqa: F811
+    engine = kb_index(ENDOMETRIAL, synonyms="womb lining cancer, endometrial cancer\n")
+    for query in ("endometrail cancer", "endometrial canc", "womb lining cancer"):
+        assert ids(without(engine, title_credit=False).search(query))[0] != "endometrial-cancer"
+
+
+def test_without_the_ambiguous_weight_the_alias_wins(kb_index, without):  # noqa: F811
+    assert ids(without(kb_index(ALIASES), weight_ambiguous=0).search("neural tube defects"))[0] == "anencephaly"
+
+
+@pytest.mark.parametrize(
+    "values, query",
+    [
+        (
+            {"confidence_with_article": False},
+            "can infections clotting thrombophilia or antibodies cause repeated miscarriages",
+        ),
+        ({"confidence_agreement": 0.6}, "hormone levels recurrent miscarriages"),
+        ({"confidence_coverage": 0.6}, "thyroid levels recurrent miscarriages"),
+    ],
+)
+def test_without_the_calibration_the_right_answer_is_low_confidence(kb_index, without, values, query):  # noqa: F811
+    engine = kb_index(CONFIDENCE, synonyms="repeated miscarriage, recurrent miscarriage\n")
+    assert without(engine, **values).search(query).confidence == "low"
+
+
+def test_with_the_old_contained_title_bonus_the_broader_page_wins(kb_index, without):  # noqa: F811
+    assert (
+        ids(without(kb_index(CONTAINED), title_bonus=[1.0, 0.75, 0.5]).search("gestational diabetes"))[0] == "diabetes"
+    )

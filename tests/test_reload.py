@@ -167,7 +167,7 @@ def test_reindex_while_serving(server):
 
 def _serving(engine):
     """The generation the engine answers from now, read without sending a request."""
-    current = engine._current
+    current = engine.generations.serving()
     return current.name if current is not None else None
 
 
@@ -190,7 +190,7 @@ def test_new_generation_is_taken_up_without_waiting_for_a_request(tmp_path):
         assert results.generation == second and [h.slug for h in results.hits] == ["note"]
     finally:
         engine.close()
-    assert not engine._watcher.is_alive()
+    assert not engine.generations.watcher.is_alive()
 
 
 def test_engine_without_reload_seconds_has_no_thread(tmp_path):
@@ -199,6 +199,6 @@ def test_engine_without_reload_seconds_has_no_thread(tmp_path):
     articles, index = copy_all_articles(tmp_path / "articles"), tmp_path / "index"
     build(articles, index)
     engine = Engine(index, reload_seconds=0)
-    assert engine._watcher is None
+    assert engine.generations.watcher is None
     assert engine.search("miscarriage").hits
     engine.close()

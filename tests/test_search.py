@@ -343,6 +343,57 @@ def test_searches_never_fail_while_generations_are_swapped(tmp_path):
     assert done[0] > 0
 
 
+def test_generations_loaded_swapped_and_failed_are_logged(tmp_path, caplog):
+    """kb.search logs each generation it loads or swaps in, and a failure with its exception."""
+    import logging
+
+    articles, index = tmp_path / "a", tmp_path / "i"
+    write_article(articles, "x.md", "---\ntitle: X\n---\nOcelot.\n")
+    first = build(articles, index).generation
+    caplog.set_level(logging.DEBUG, logger="kb.search")
+    logger = logging.getLogger("kb.search")
+    logger.addHandler(caplog.handler)  # kb's own configuration may stop records reaching the root
+    engine = Engine(index, reload_seconds=0.0)
+    try:
+        assert engine.generation_name() == first
+        broken = index / "gen-broken"
+        broken.mkdir()
+        generations.publish(index, broken)  # not an index: it cannot load
+        engine.generation_name()
+        deadline = time.monotonic() + 10
+        while not any(r.levelno == logging.ERROR for r in caplog.records) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert engine.generation_name() == first  # still served
+        write_article(articles, "x.md", "---\ntitle: X\n---\nNarwhal.\n")
+        generations.publish(index, index / first)
+        second = build(articles, index, full=True).generation
+        assert engine.wait_for_generation(second)
+    finally:
+        engine.close()
+        logger.removeHandler(caplog.handler)
+    messages = [(r.name, r.levelname, r.getMessage(), getattr(r, "generation", None)) for r in caplog.records]
+    assert ("kb.search", "DEBUG", "generation loaded", first) in messages
+    assert ("kb.search", "ERROR", "generation failed to load", "gen-broken") in messages
+    assert ("kb.search", "INFO", "generation swapped in", second) in messages
+    failed = next(r for r in caplog.records if r.levelname == "ERROR")
+    assert failed.exc_info and failed.exc_info[0] is not None
+
+
+def test_engine_ranks_with_the_profile_it_is_given(built):
+    from kb.search import RankingProfile
+
+    _, index, _ = built
+    default = Engine(index)
+    tuned = Engine(index, profile=RankingProfile().with_settings(["k1=1.2", "parent_blend=0"]))
+    try:
+        a, b = default.search("egg retrieval"), tuned.search("egg retrieval")
+        assert tuned.profile.k1 == 1.2 and default.profile.k1 == 3.0
+        assert [h.score for h in a.hits] != [h.score for h in b.hits]
+    finally:
+        default.close()
+        tuned.close()
+
+
 def test_article_snippet_is_the_best_matching_passage_without_faq_headings(tmp_path):
     from kb.indexer import build
     from kb.search import Engine
@@ -383,7 +434,7 @@ def test_article_snippet_is_the_best_matching_passage_without_faq_headings(tmp_p
 
 def test_typo_correction_is_marked_only_where_the_typed_word_is_absent(tmp_path):
     from kb.indexer import build
-    from kb.search import Engine
+    from kb.search import Engine, planner
 
     from .conftest import write_article
 
@@ -393,8 +444,8 @@ def test_typo_correction_is_marked_only_where_the_typed_word_is_absent(tmp_path)
     write_article(tmp_path / "a", "ivf.md", "---\ntitle: IVF\n---\n\nIn some cases a second cycle is needed.\n")
     build(tmp_path / "a", tmp_path / "i")
     engine = Engine(tmp_path / "i")
-    with engine._use() as gen:  # the trap is real: "cases" is a correction of "causes" here
-        slots, _ = engine._plan(gen, "what causes pregnancy loss", True)
+    with engine.generations.acquire() as gen:  # the trap is real: "cases" is a correction of "causes" here
+        slots = planner.plan(gen, "what causes pregnancy loss", engine.profile).slots
         assert any(a.how == "typo" and a.word == "cases" for a in slots[0].alts)
     hits = {h.slug: h.snippet for h in engine.search("what causes pregnancy loss").hits}
     assert hits["loss"] == "In most cases the <mark>causes</mark> are unknown."

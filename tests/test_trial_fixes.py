@@ -174,11 +174,11 @@ def test_old_generations_html_is_never_served_for_the_new_one(tmp_path):
     engine = Engine(index, reload_seconds=0)
     try:
         assert "old wording" in engine.article("note")["html"]
-        with engine._use() as old:  # a slow request holding the old generation
+        with engine.generations.acquire() as old:  # a slow request holding the old generation
             write_article(articles, "note.md", "---\ntitle: Note\n---\n\nThe new wording.\n")
             new = build(articles, index).generation
             assert engine.wait_for_generation(new)
-            engine._html_cache.clear()  # as if the swap had cleared it before the slow request stored
+            engine._html.clear()  # as if the swap had cleared it before the slow request stored
             assert "old wording" in engine._article(old, "note")["html"]
         article = engine.article("note")
         assert article["generation"] == new

@@ -312,3 +312,24 @@ def test_cors_other_origins(cors_client, origin):
 def test_no_cors_unless_configured(client):
     resp = client.simulate_get("/search", query_string="q=ivf", headers={"Origin": "https://clinic.example"})
     assert "access-control-allow-origin" not in resp.headers
+
+
+def test_explain_is_off_by_default_and_explains_every_hit_when_asked(client):
+    plain = search(client, "q=painful+egg")
+    assert plain["results"] and all("explain" not in h for h in plain["results"])
+    explained = search(client, "q=painful+egg&explain=true")
+    assert [h["id"] for h in explained["results"]] == [h["id"] for h in plain["results"]]
+    for hit in explained["results"]:
+        e = hit["explain"]
+        assert list(e["rules"]) == ["words_matched", "typos", "score"]
+        assert e["rules"]["score"]["value"] == pytest.approx(hit["score"], abs=1e-3)
+        assert [s["word"] for s in e["slots"]] == ["painful", "egg"]
+        for slot in e["slots"]:
+            for alt in slot["alternatives"]:
+                for term in alt.get("terms", [alt]):
+                    assert set(term["fields"]) <= {"title", "keywords", "article_title", "summary", "body"}
+
+
+def test_explain_must_be_true_or_false(client):
+    body = search(client, "q=egg&explain=perhaps", status=400)
+    assert body["error"]["parameter"] == "explain"

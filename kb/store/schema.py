@@ -1,4 +1,8 @@
-"""The Whoosh schema, the analyzer and the field weights: kb's engine constants."""
+"""The Whoosh schema and the analyzer shared by index and query.
+
+The field weights and every other ranking constant live in
+:class:`kb.search.profile.RankingProfile`.
+"""
 
 from collections import Counter
 
@@ -32,20 +36,6 @@ class Terms(TEXT):
         for term, freq in Counter(ANALYZER.terms(value)).items():
             yield term.encode("utf-8"), freq, float(freq), pack_uint(freq)
 
-
-#: Text fields and their BM25F weights: a word in a title or FAQ question
-#: counts for more than the same word in body text.
-FIELD_WEIGHTS = {
-    "title": 5.0,
-    "keywords": 3.0,
-    "article_title": 1.0,
-    "summary": 1.5,
-    "body": 1.0,
-}
-
-#: BM25F length normalisation per field (0: none, 1: full).
-FIELD_B = {"title": 0.75, "keywords": 0.5, "article_title": 0.75, "summary": 0.75, "body": 0.75}
-BM25_K1 = 3.0  # tuned on the LiveQA tuning half (kb eval): 1.2 -> 3.0 gave +0.05 nDCG@10
 
 SCHEMA = Schema(
     id=ID(stored=True, unique=True),
