@@ -244,3 +244,13 @@ def test_with_the_old_contained_title_bonus_the_broader_page_wins(kb_index, with
     assert (
         ids(without(kb_index(CONTAINED), title_bonus=[1.0, 0.75, 0.5]).search("gestational diabetes"))[0] == "diabetes"
     )
+
+
+def test_explain_says_what_diversity_did(kb_index):  # noqa: F811
+    from kb.presentation import explanation_lines
+
+    hits = kb_index(KLINEFELTER).search("klinefelter syndrome", limit=20, explain=True).hits
+    deferred = [h for h in hits if h.explain["diversity"]]
+    assert deferred and all(h.slug == "klinefelter-ghr" and h.kind == "faq" for h in deferred)
+    assert any(line.startswith("  moved: deferred") for line in explanation_lines(deferred[0].explain))
+    assert hits[0].explain["diversity"] is None
