@@ -11,6 +11,7 @@ import re
 import sys
 from pathlib import Path
 
+from . import __version__
 from .config import Config
 from .errors import KBError
 from .logs import configure_logging
@@ -34,6 +35,7 @@ def build_parser():
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"kb {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name, help, example):
@@ -262,7 +264,7 @@ def cmd_search(config, args):
     import html
     import json
 
-    from .presentation import explanation_lines, search_body
+    from .presentation import did_you_mean_body, explanation_lines, search_body
     from .search import Engine
 
     engine = Engine(config.index_dir, reload_seconds=0)  # one search: no reload thread
@@ -274,15 +276,32 @@ def cmd_search(config, args):
         print(json.dumps(search_body(results), indent=2))
         return 0
     bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
+
+    def text(marked_html):
+        return html.unescape(_MARK.sub(lambda m: plain if m.group().startswith("</") else bold, marked_html))
+
+    # What the search page shows, in its order: count, the curation notice, did
+    # you mean, words no article has, the answer card, the low-confidence note, the results.
     print(f"{results.total} results for {results.query!r} ({results.took_ms} ms)")
     if results.notice:
         link = f" ({results.notice.link})" if results.notice.link else ""
         print(f"\nImportant: {results.notice.text}{link}  [curation rule {results.notice.rule!r}]")
-    for n, hit in enumerate(results.hits, 1):
-        snippet = html.unescape(_MARK.sub(lambda m: plain if m.group().startswith("</") else bold, hit.snippet))
+    if results.did_you_mean:
+        print(f"Did you mean: {text(did_you_mean_body(results.did_you_mean)['html'])}?")
+    if results.unmatched:
+        print(f"No article mentions: {', '.join(results.unmatched)}.")
+    answer = results.answer
+    if answer:
+        print(f"\nAnswer from {answer.article_title}: {text(answer.question_html)}")
+        print(f"   {answer.url}")
+        print(f"   {text(answer.answer_html)}")
+    hits = [h for h in results.hits if not (answer and h.id == answer.id)]
+    if hits and results.confidence == "low":
+        print("\nThese are the closest matches; none is a strong one (confidence: low).")
+    for n, hit in enumerate(hits, 1):
         print(f"\n{n}. [{hit.kind}] {hit.title}  (score {hit.score})")
         print(f"   {hit.url}")
-        print(f"   {snippet}")
+        print(f"   {text(hit.snippet)}")
         if hit.explain:
             print("\n".join("   " + line for line in explanation_lines(hit.explain)))
     return 0

@@ -96,7 +96,7 @@ SCHEMAS = {
     "Explanation": {
         "type": "object",
         "description": "Why the hit ranks where it does (only with `explain=true`).",
-        "required": ["rules", "slots", "parent", "question_prior"],
+        "required": ["rules", "slots", "parent", "question_prior", "diversity"],
         "additionalProperties": False,
         "properties": {
             "rules": {
@@ -120,6 +120,12 @@ SCHEMAS = {
             "question_prior": {
                 "type": ["number", "null"],
                 "description": "The factor a FAQ entry gets when the query is a question.",
+            },
+            "diversity": {
+                "type": ["string", "null"],
+                "description": "What diversity did to the hit's place, if anything: a topic query's FAQ entry "
+                "deferred past the next articles (`side_entries`), or a question's article placed just before "
+                "its first entry (`question_article_first`).",
             },
         },
     },

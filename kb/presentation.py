@@ -66,4 +66,6 @@ def explanation_lines(explain):
         lines.append(f"  + {p['blend']} x article {p['article']!r} score {p['article_score']}{capped}")
     if explain["question_prior"]:
         lines.append(f"  x {explain['question_prior']} (a FAQ entry for a question)")
+    if explain.get("diversity"):
+        lines.append(f"  moved: {explain['diversity']}")
     return lines

@@ -19,6 +19,7 @@ import numpy as np
 from ..articles import KINDS, render_html
 from ..bounded import BoundedLRU
 from ..errors import NotFound
+from ..snippets import SCAN_CHARS, find_matches
 from ..text import STOP_WORDS
 from . import answers, collectors, curate, planner, ranking, scorer, spelling
 from .explain import explain_doc
@@ -121,9 +122,24 @@ class Engine:
                 collectors.top_k(ranking.sort_keys(candidates, others), top, gen.order[candidates.ids])
             ]
             organic = organic[matches.total[organic] > 0]  # a pinned document the query misses is not judged
-            ranked = np.array(curate.place(ranked, curated.pins), dtype=candidates.ids.dtype)
+        first = int(organic[0]) if len(organic) else None  # the best match, wherever diversity puts it
         hidden = curated.hidden if curated else ()
-        page = _Page(gen, Highlighter(query.slots), candidates, self.rules if req.explain else None)
+        moved = {}
+        if req.kind is None:
+            matched = matches.total > 0
+            matched[list(hidden)] = False  # diversity never brings up a hidden article
+            diversified, moved = collectors.diversify(gen, ranked, query.question, self.profile, matched)
+            if organic is not ranked:
+                organic = collectors.diversify(gen, organic, query.question, self.profile, matched)[0]
+            else:
+                organic = diversified
+            ranked = diversified
+        for d in moved:
+            if d not in score_of:  # an article brought up to its entry from below the top
+                score_of[d] = float(candidates.score[candidates.ids.searchsorted(d)])
+        if curated and curated.pins:
+            ranked = np.array(curate.place(ranked, curated.pins), dtype=candidates.ids.dtype)
+        page = _Page(gen, Highlighter(query.slots), candidates, self.rules if req.explain else None, moved)
         if req.group == "article":
             results.total = len(np.unique(gen.slug_of[candidates.ids]))
             groups = collectors.group_by_article(gen, ranked, req.offset + req.limit, hidden=hidden)
@@ -134,7 +150,7 @@ class Engine:
         else:
             results.total = len(candidates.ids)
             results.hits = [page.hit(d, score_of[int(d)]) for d in ranked[req.offset : req.offset + req.limit]]
-        self._judge(gen, query, matches, organic, page, results)
+        self._judge(gen, query, matches, organic, first, page, results)
         return results
 
     def _candidates(self, gen, query, matches, kind, curated=None):
@@ -146,10 +162,10 @@ class Engine:
             found &= gen.kind == KINDS.index(kind)
         return ranking.Candidates(gen, query, matches, self.profile, np.flatnonzero(found), curated)
 
-    def _judge(self, gen, query, matches, ranked, page, results):
+    def _judge(self, gen, query, matches, ranked, first, page, results):
         """Confidence, the answer card, did-you-mean and words that matched nothing."""
         results.unmatched = [s.word for s in query.slots if not s.hits and s.word not in STOP_WORDS]
-        results.confidence = answers.confidence(gen, query, matches, ranked, self.profile)
+        results.confidence = answers.confidence(gen, query, matches, first, self.profile)
         results.did_you_mean = spelling.did_you_mean(gen, query.slots)
         if results.confidence == "high":
             d = answers.answer_doc(gen, query, matches, ranked, self.profile)
@@ -218,15 +234,18 @@ class Engine:
 class _Page:
     """Turns doc numbers into :class:`Hit`\\ s for one query (with explanations if asked)."""
 
-    def __init__(self, gen, highlighter, candidates, rules=None):
+    def __init__(self, gen, highlighter, candidates, rules=None, moved=None):
         self.gen = gen
         self.highlighter = highlighter
         self.candidates = candidates
         self.rules = rules
+        self.moved = moved or {}
 
     def hit(self, docnum, score, explain=True):
         stored = self.gen.stored(docnum)
         body = stored.get("body") or stored.get("summary") or ""
+        if stored["kind"] == "article":
+            body = best_passage(passages(self.gen, stored), self.highlighter) or body
         return Hit(
             id=stored["id"],
             kind=stored["kind"],
@@ -238,5 +257,40 @@ class _Page:
             article_title=stored.get("article_title", ""),
             title_html=self.highlighter.title(stored["title"]),
             position=stored.get("position") or 0,
-            explain=explain_doc(self.candidates, self.rules, int(docnum)) if self.rules and explain else None,
+            explain=self._explain(int(docnum)) if self.rules and explain else None,
         )
+
+    def _explain(self, docnum):
+        out = explain_doc(self.candidates, self.rules, docnum)
+        out["diversity"] = self.moved.get(docnum)
+        return out
+
+
+def passages(gen, stored):
+    """An article's passages: its lead, then each section's and FAQ answer's text.
+
+    The stored body is these joined with their headings (``kb.articles``); a
+    snippet across them would run a FAQ question into the text around it.
+    """
+    body = stored.get("body") or ""
+    children = sorted(
+        (gen.stored(d) for d in gen.docs_of(stored["slug"]) if gen.kind[d] > 0),
+        key=lambda c: (KINDS.index(c["kind"]), c.get("position") or 0),
+    )
+    texts = [c.get("body") or "" for c in children]
+    tail = "\n".join(f"{c['title']}\n{t}" if t else c["title"] for c, t in zip(children, texts))
+    if not children or not body.endswith(tail):
+        return [body]  # not the layout expected: the whole text as one passage
+    lead = body[: len(body) - len(tail)].strip()
+    return [p for p in [lead, *texts] if p.strip()]
+
+
+def best_passage(texts, highlighter):
+    """The passage with the most distinct matched words, then most matches (up to 4), the earliest of equals."""
+    best, best_count = (texts[0] if texts else ""), (0, 0)
+    for p in texts:
+        found = find_matches(p[:SCAN_CHARS], highlighter.match, highlighter.hints)
+        count = (len({key for _, _, key in found}), min(len(found), 4))
+        if count > best_count:
+            best, best_count = p, count
+    return best

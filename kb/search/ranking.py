@@ -38,12 +38,19 @@ class Candidates:
     @cached_property
     def title_bonus(self):
         """Per candidate: the title-bonus factor (0 when the title is not named by the query)."""
-        hits = self.matches.title_hits[self.ids]
-        title_len = self.gen.title_len[self.ids]
-        covered = (hits >= title_len) & (title_len > 0)  # the whole title is in the query
-        exact = covered & (hits == self.query.content_words)  # ... and the query is the title
+        m, ids = self.matches, self.ids
+        hits = m.title_hits[ids]
+        title_len = self.gen.title_len[ids]
+        cover = hits if m.title_cover is None else m.title_cover[ids]
+        covered = (cover >= title_len) & (title_len > 0)  # the whole title is in the query
+        words = self.query.content_words
+        if self.profile.title_credit and not self.query.question:
+            words = sum(1 for s in self.query.slots if s.term or s.prefix)  # a stop word's completions count
+        exact = covered & (hits == words)  # ... and the query is the title
         first, entry, contained = self.profile.title_bonus
-        bonus = np.where(exact, np.where(self.gen.kind[self.ids] == 0, first, entry), contained)
+        bonus = np.where(exact, np.where(self.gen.kind[ids] == 0, first, entry), contained)
+        if m.alias_hits is not None:
+            bonus[m.alias_hits[ids] > 0] = contained  # named only by an alias that names something else too
         return np.where(covered, bonus, 0.0)
 
     @cached_property

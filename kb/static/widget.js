@@ -132,6 +132,7 @@
       form.appendChild(input);
       root.appendChild(form);
     }
+    root.classList.add("kb-root"); // the dropdown spans the root, not just the input beside a button
     var wrap = make("div", "kb-search");
     input.parentNode.insertBefore(wrap, input);
     wrap.appendChild(input);
