@@ -25,6 +25,7 @@ setup(
         "cachetools>=5.3",
         "prometheus-client>=0.20",
         "python-json-logger>=3.1,<5",
+        "ir-measures>=0.3.1,<0.5",  # kb eval: trec_eval's metrics (via pytrec-eval-terrier)
     ],
     extras_require={
         "test": [

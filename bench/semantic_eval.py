@@ -115,7 +115,7 @@ def read_liveqa(liveqa, corpus):
     The halves are ``kb eval``'s: the questions judged relevant at FAQ or article
     level, in id order, alternately.
     """
-    from kb.evaluate import RELEVANT, read_qrels, read_queries
+    from kb.evaluation.sets import RELEVANT, read_qrels, read_queries
 
     to_heading = {}
     with open(Path(corpus) / "_index" / "qa_pairs.tsv", encoding="utf-8") as f:
@@ -130,7 +130,7 @@ def read_liveqa(liveqa, corpus):
     tune = set(judged[0::2])
     queries = read_queries(Path(liveqa) / "queries.summary.tsv")
     scored = {q: j for q, j in faq.items() if any(g >= RELEVANT for g in j.values())}
-    return [(q, "tune" if q in tune else "check", queries[q][1]) for q in judged if q in scored], scored
+    return [(q, "tune" if q in tune else "check", queries[q].text) for q in judged if q in scored], scored
 
 
 def candidate_texts(runs, corpus, articles, how):

@@ -11,6 +11,7 @@ import re
 import sys
 from pathlib import Path
 
+from . import __version__
 from .config import Config
 from .errors import KBError
 from .logs import configure_logging
@@ -34,6 +35,7 @@ def build_parser():
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"kb {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name, help, example):
@@ -79,22 +81,53 @@ def build_parser():
 
     p = add(
         "eval",
-        "Measure relevance on judged query sets (LiveQA, the site-search set) and print the tables.",
-        "kb eval --corpus ../shared/corpus/medquad --liveqa ../shared/corpus/liveqa",
+        "Measure relevance on judged query sets and print the tables per category; save and compare runs.",
+        "kb eval --corpus ../shared/corpus/medquad --devset ../shared/eval/devset.tsv "
+        "--liveqa ../shared/corpus/liveqa --save-run ../runs/mine\n"
+        "  kb eval --compare ../runs/baseline ../runs/mine",
     )
     p.add_argument(
         "--corpus",
         type=Path,
-        required=True,
-        help="a directory of articles to search besides articles/ (e.g. ../shared/corpus/medquad)",
+        help="a directory of articles to search besides articles/ (e.g. ../shared/corpus/medquad); "
+        "its _index/qa_pairs.tsv maps MedQuAD FAQ ids to heading order. Required unless --compare",
     )
-    p.add_argument("--liveqa", type=Path, help="the TREC LiveQA 2017 directory (queries*.tsv, qrels*.txt)")
     p.add_argument(
-        "--set",
-        dest="sets",
+        "--sitesearch",
         type=Path,
         action="append",
         help="a judged site-search set directory (default: eval/sitesearch); repeatable",
+    )
+    p.add_argument("--devset", type=Path, help="the development set devset.tsv (e.g. ../shared/eval/devset.tsv)")
+    p.add_argument("--liveqa", type=Path, help="the TREC LiveQA 2017 directory (queries*.tsv, qrels*.txt)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        metavar="NAME=VALUE",
+        type=_override,
+        action="append",
+        default=[],
+        help="override a ranking-profile setting for this run, e.g. --set k1=2.5, --set field_weights.title=6, "
+        "--set weight_typo=1,0.4,0.2; repeatable",
+    )
+    p.add_argument(
+        "--save-run",
+        type=Path,
+        metavar="DIR",
+        help="save each set's runs in DIR: TREC run files and per-query metrics as JSON",
+    )
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("RUN_A", "RUN_B"),
+        help="compare two --save-run directories (B - A) per category with paired tests; builds nothing",
+    )
+    p.add_argument(
+        "--metric",
+        default="ndcg@10",
+        choices=METRIC_NAMES,
+        help="the metric --compare tests (default ndcg@10)",
     )
     p.add_argument(
         "--articles",
@@ -252,7 +285,7 @@ def cmd_search(config, args):
     import html
     import json
 
-    from .presentation import explanation_lines, search_body
+    from .presentation import did_you_mean_body, explanation_lines, search_body
     from .search import Engine
     from .semantic import loader_for
 
@@ -265,12 +298,32 @@ def cmd_search(config, args):
         print(json.dumps(search_body(results), indent=2))
         return 0
     bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
+
+    def text(marked_html):
+        return html.unescape(_MARK.sub(lambda m: plain if m.group().startswith("</") else bold, marked_html))
+
+    # What the search page shows, in its order: count, the curation notice, did
+    # you mean, words no article has, the answer card, the low-confidence note, the results.
     print(f"{results.total} results for {results.query!r} ({results.took_ms} ms)")
-    for n, hit in enumerate(results.hits, 1):
-        snippet = html.unescape(_MARK.sub(lambda m: plain if m.group().startswith("</") else bold, hit.snippet))
+    if results.notice:
+        link = f" ({results.notice.link})" if results.notice.link else ""
+        print(f"\nImportant: {results.notice.text}{link}  [curation rule {results.notice.rule!r}]")
+    if results.did_you_mean:
+        print(f"Did you mean: {text(did_you_mean_body(results.did_you_mean)['html'])}?")
+    if results.unmatched:
+        print(f"No article mentions: {', '.join(results.unmatched)}.")
+    answer = results.answer
+    if answer:
+        print(f"\nAnswer from {answer.article_title}: {text(answer.question_html)}")
+        print(f"   {answer.url}")
+        print(f"   {text(answer.answer_html)}")
+    hits = [h for h in results.hits if not (answer and h.id == answer.id)]
+    if hits and results.confidence == "low":
+        print("\nThese are the closest matches; none is a strong one (confidence: low).")
+    for n, hit in enumerate(hits, 1):
         print(f"\n{n}. [{hit.kind}] {hit.title}  (score {hit.score})")
         print(f"   {hit.url}")
-        print(f"   {snippet}")
+        print(f"   {text(hit.snippet)}")
         if hit.explain:
             print("\n".join("   " + line for line in explanation_lines(hit.explain)))
     return 0
@@ -321,11 +374,32 @@ def _listen(host, port):
     return sock
 
 
-def cmd_eval(config, args):
-    from .evaluate import liveqa_report, sitesearch_report
+def _override(item):
+    """``--set name=value``, parsed (argparse reports a ValueError as a usage error)."""
+    from .evaluation.profile import parse_override
+
+    try:
+        return parse_override(item)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+METRIC_NAMES = (
+    "ndcg@10",
+    "ndcg@10 judged",
+    "ndcg@10 exp",
+    "rr@10",
+    "success@1",
+    "success@3",
+    "recall@10",
+    "judged@10",
+)  # kb.evaluation.metrics.NAMES, spelled out so that --help needs no ir-measures import
+
+
+def _eval_index(config, args):
+    """Build (or update) the evaluation index of the corpus plus the articles in ``--workdir``."""
     from .indexer import build
-    from .search import Engine
-    from .semantic import embedder_for, loader_for
+    from .semantic import embedder_for
 
     articles = args.workdir / "articles"
     articles.mkdir(parents=True, exist_ok=True)
@@ -346,12 +420,45 @@ def cmd_eval(config, args):
         embed_progress=EmbedProgress(),
     )
     print(report.summary(), file=sys.stderr)
-    engine = Engine(args.workdir / "index", semantic=loader_for(config))
-    sets = args.sets or [Path("eval/sitesearch")]
-    for set_dir in sets:
-        print(sitesearch_report(engine, set_dir), end="\n\n")
-    if args.liveqa:
-        print(liveqa_report(engine, args.liveqa, args.corpus))
+    return args.workdir / "index"
+
+
+def cmd_eval(config, args):
+    from . import evaluation
+    from .evaluation import compare, profile, runs, sets
+    from .search import Engine
+    from .semantic import loader_for
+
+    try:
+        if args.compare:
+            runs_a, runs_b = runs.load_dir(args.compare[0]), runs.load_dir(args.compare[1])
+            print(compare.compare_dirs(runs_a, runs_b, args.metric))
+            return 0
+        if args.corpus is None:
+            print("kb: error: --corpus is required (unless --compare)", file=sys.stderr)
+            return 1
+        overrides = profile.merge_overrides(args.overrides)
+        ranking_profile = profile.make_profile(overrides, Engine)  # refuses --set on an engine without profiles
+        qa_pairs = args.corpus / "_index" / "qa_pairs.tsv"
+        if (args.devset or args.liveqa) and not qa_pairs.is_file():
+            print(f"kb: error: {qa_pairs} not found (it maps MedQuAD FAQ ids to heading order)", file=sys.stderr)
+            return 1
+        qsets = [sets.sitesearch_set(d) for d in args.sitesearch or [Path("eval/sitesearch")]]
+        if args.devset:
+            qsets.append(sets.devset(args.devset, qa_pairs))
+        if args.liveqa:
+            qsets.extend(sets.liveqa_sets(args.liveqa, qa_pairs))
+    except (OSError, ValueError, KeyError) as e:  # a missing or malformed set or run file
+        print(f"kb: error: {e}", file=sys.stderr)
+        return 1
+
+    index_dir = _eval_index(config, args)
+    extra = {} if ranking_profile is None else {"profile": ranking_profile}
+    engine = Engine(index_dir, semantic=loader_for(config), **extra)
+    meta = {"overrides": overrides, "sets": [q.source for q in qsets]}
+    print(evaluation.evaluate_sets(engine.search, qsets, args.save_run, meta))
+    if args.save_run:
+        print(f"\nruns saved in {args.save_run}", file=sys.stderr)
     return 0
 
 

@@ -31,6 +31,7 @@ READERS_LOCK = ".readers.lock"
 RECORD = "kb.json"
 VOCABULARY = "vocabulary.json"  # {folded word: documents holding it}
 SYNONYMS = "synonyms.json"  # the synonym groups the generation was built with
+CURATION = "curation.json"  # the curation rules the generation was built with
 PREFIX = "gen-"
 
 

@@ -42,6 +42,8 @@ import numpy as np
 
 from . import generations
 from .articles import KINDS, duplicate_slug, parse_article
+from .curation import FILE_NAME as CURATION_FILE
+from .curation import CurationProblem, parse_curation
 from .errors import ArticleProblem, IndexBusy, IndexCheckFailed, KBError
 from .semantic import store as vector_store
 from .semantic.texts import DOCUMENT_TEXT, indexed_text
@@ -56,7 +58,14 @@ log = logging.getLogger("kb.index")
 #: Files kb writes into a generation beside Whoosh's own.
 VOCABULARY = generations.VOCABULARY
 SYNONYMS = generations.SYNONYMS
-OWN_FILES = {generations.RECORD, generations.READERS_LOCK, VOCABULARY, SYNONYMS, *vector_store.FILES}
+OWN_FILES = {
+    generations.RECORD,
+    generations.READERS_LOCK,
+    VOCABULARY,
+    SYNONYMS,
+    generations.CURATION,
+    *vector_store.FILES,
+}
 
 
 @dataclass
@@ -266,6 +275,7 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
     keep = {rel for rel in fallback if rel in history}  # last good versions served
     report.kept = sorted(str(articles_dir / rel) for rel in keep)
     synonym_groups = _read_synonyms(articles_dir, report.problems)
+    curation_rules = _read_curation(articles_dir, report.problems)
     report.problems.sort(key=lambda p: (p.path, p.line))
 
     # 3. What the new generation holds: in an incremental build, the current
@@ -319,6 +329,8 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
         ix.write(replaced, documents(), limitmb=limitmb, optimize=not incremental)
         totals = {k: sum(e["counts"][k] for e in entries.values()) for k in KINDS}
         _check(ix, totals, wanted, entries)
+        report.problems.extend(_unknown_slugs(articles_dir, curation_rules, {e["slug"] for e in entries.values()}))
+        report.problems.sort(key=lambda p: (p.path, p.line))
         if embedder is not None:
             kept_rels = [rel for rel in entries if rel not in to_write]  # incremental: left in the index as is
             report.vectors = _write_vectors(
@@ -356,6 +368,7 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
         )
         names = [entries[rel]["names"] for rel in sorted(entries) if len(entries[rel].get("names", ())) > 1]
         generations.write_json(gen / SYNONYMS, {"groups": synonym_groups, "article_names": names})
+        generations.write_json(gen / generations.CURATION, {"rules": curation_rules})
         generations.publish(index_dir, gen)
     except BaseException:
         lease.release()
@@ -482,6 +495,27 @@ def _read_synonyms(articles_dir, problems):
     groups, bad = parse_synonyms(path.read_text("utf-8", "replace"), path)
     problems.extend(bad)
     return groups
+
+
+def _read_curation(articles_dir, problems):
+    """The curation file's rules (its bad rules are added to ``problems``)."""
+    path = articles_dir / CURATION_FILE
+    if not path.exists():
+        return []
+    rules, bad = parse_curation(path.read_text("utf-8", "replace"), path)
+    problems.extend(bad)
+    return rules
+
+
+def _unknown_slugs(articles_dir, rules, slugs):
+    """A problem for each curation id whose slug no article of the generation has (a typo would pin nothing)."""
+    problems = []
+    for rule in rules:
+        for what, doc_id in [("pin", d) for d, _ in rule["pin"]] + [("hide", d) for d in rule["hide"]]:
+            if doc_id.partition("#")[0] not in slugs:
+                message = f"{what}: no article has the slug of {doc_id!r} (the rule's other parts still apply)"
+                problems.append(CurationProblem(articles_dir / CURATION_FILE, rule["line"], message))
+    return problems
 
 
 def ensure_index(articles_dir, index_dir, progress=None, embedder=None, embed_progress=None):

@@ -15,7 +15,7 @@ from .openapi_admin import merge as merge_admin
 from .pages import MAX_PAGE, PAGE_SIZE
 from .presentation import DidYouMeanBody
 from .search import KINDS, MAX_LIMIT, MAX_OFFSET, MAX_QUERY_CHARS, MAX_SUGGEST
-from .search.results import HTML_MARK, Answer, Hit, Results, Suggestion
+from .search.results import HTML_MARK, Answer, Hit, Notice, Results, Suggestion
 
 SUGGEST_DEFAULT_LIMIT = 8
 
@@ -96,7 +96,7 @@ SCHEMAS = {
     "Explanation": {
         "type": "object",
         "description": "Why the hit ranks where it does (only with `explain=true`).",
-        "required": ["rules", "slots", "parent", "question_prior"],
+        "required": ["rules", "slots", "parent", "question_prior", "diversity"],
         "additionalProperties": False,
         "properties": {
             "semantic": {
@@ -116,7 +116,8 @@ SCHEMAS = {
             "rules": {
                 "type": ["object", "null"],
                 "description": "Each ranking rule that applies to the query, in order, and its value for this hit "
-                "(`words_matched`, `typos`, `score` with its `bm25f` and `title_bonus`); null for an article "
+                "(`curation`: the curation rules the query matched and the position this hit is `pinned` to, "
+                "and by which rule; `words_matched`, `typos`, `score` with its `bm25f` and `title_bonus`); null for an article "
                 "shown as a group's head without matching.",
             },
             "slots": {
@@ -134,11 +135,18 @@ SCHEMAS = {
                 "type": ["number", "null"],
                 "description": "The factor a FAQ entry gets when the query is a question.",
             },
+            "diversity": {
+                "type": ["string", "null"],
+                "description": "What diversity did to the hit's place, if anything: a topic query's FAQ entry "
+                "deferred past the next articles (`side_entries`), or a question's article placed just before "
+                "its first entry (`question_article_first`).",
+            },
         },
     },
     "Hit": schema_of(Hit),
     "Answer": schema_of(Answer, True, "A strong FAQ match, shown as an answer card; null when there is none."),
     "DidYouMean": schema_of(DidYouMeanBody, True),
+    "Notice": schema_of(Notice, True, "A curation rule's notice card (articles/curation.yaml); null when none."),
     "SearchResponse": schema_of(Results, description="A page of results and what the query became."),
     "Suggestion": schema_of(Suggestion),
     "SuggestResponse": {

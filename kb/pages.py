@@ -125,6 +125,7 @@ class SearchPage:
         def page_url(n, query=q):
             return f"{req.root_path}/?" + urlencode({"q": query, **({"page": n} if n > 1 else {})})
 
+        answer = results.answer if page == 1 else None
         did_you_mean = results.did_you_mean and {
             **did_you_mean_body(results.did_you_mean),
             "href": page_url(1, results.did_you_mean.query),
@@ -137,12 +138,14 @@ class SearchPage:
             page=page,
             pages=pages,
             results=results,
-            hits=[h.as_dict() for h in results.hits],
+            # the answer card is the first thing read: its entry is not repeated below it
+            hits=[h.as_dict() for h in results.hits if not (answer and h.id == answer.id)],
             first=(page - 1) * PAGE_SIZE + 1,
             prev_url=page_url(page - 1) if page > 1 else None,
             next_url=page_url(page + 1) if page < pages else None,
             first_url=page_url(1),
-            answer=results.answer if page == 1 else None,
+            answer=answer,
+            notice=results.notice,
             did_you_mean=did_you_mean,
             unmatched=results.unmatched,
             confidence=results.confidence,

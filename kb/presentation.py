@@ -66,6 +66,8 @@ def explanation_lines(explain):
         lines.append(f"  + {p['blend']} x article {p['article']!r} score {p['article_score']}{capped}")
     if explain["question_prior"]:
         lines.append(f"  x {explain['question_prior']} (a FAQ entry for a question)")
+    if explain.get("diversity"):
+        lines.append(f"  moved: {explain['diversity']}")
     semantic = explain.get("semantic")
     if semantic:
         kept = ", kept in place: the query names its title" if semantic["kept_in_place"] else ""

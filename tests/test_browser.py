@@ -437,3 +437,31 @@ def test_the_widget_and_the_server_apply_one_url_rule(js_safe_url, urls):
     from kb.urls import PAGE_SCHEMES, safe_url
 
     assert js_safe_url(urls) == [safe_url(u, PAGE_SCHEMES) and u.strip(" ") for u in urls]
+
+
+@pytest.mark.parametrize("where", ["clinic.html", "kb's own search page"])
+def test_dropdown_is_the_full_width_of_the_box_container_at_360_pixels(browser, servers, where):
+    context = browser.new_context(viewport={"width": 360, "height": 700})
+    page = context.new_page()
+    if where == "clinic.html":
+        box = open_widget(page, servers, "clinic.html")
+    else:  # the widget enhances the page's own <form>: an input beside a button
+        page.goto(f"{servers['kb']}/")
+        box = page.locator("input[role=combobox]")
+    type_query(page, box, "painful")
+    expect(options(page).first).to_be_visible()
+    panel = page.locator(".kb-panel").bounding_box()
+    container = page.evaluate(
+        """(() => {
+          const root = document.querySelector('.kb-root'), s = getComputedStyle(root), r = root.getBoundingClientRect();
+          return {x: r.x + parseFloat(s.paddingLeft), width: r.width - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight)};
+        })()"""
+    )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(
+        path=str(ARTIFACTS / ("widget-360-clinic.png" if where == "clinic.html" else "widget-360-kb-page.png"))
+    )
+    assert abs(panel["x"] - container["x"]) <= 1
+    assert abs(panel["width"] - container["width"]) <= 1
+    assert panel["width"] > box.bounding_box()["width"] or where == "clinic.html"
+    context.close()

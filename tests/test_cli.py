@@ -122,7 +122,8 @@ def test_search_prints_ranked_results(indexed, capsys):
     urls = [url for *_, url in numbered]
     assert urls[0].startswith(f"/articles/{CLINIC_SLUG}")  # the clinic's article or FAQ first
     assert f"/articles/{CLINIC_SLUG}" in urls
-    assert f"/articles/{CLINIC_SLUG}#what-is-recurrent-miscarriage" in urls
+    # the answer card (printed above the results, not repeated among them)
+    assert f"\n   /articles/{CLINIC_SLUG}#what-is-recurrent-miscarriage\n" in out
     assert "<mark>" not in out  # not HTML on a terminal
 
 
@@ -143,10 +144,52 @@ def test_search_json(indexed, capsys):
     assert {k: v for k, v in data.items() if k != "took_ms"} == {k: v for k, v in api.json.items() if k != "took_ms"}
 
 
-def test_search_explain_prints_rules_and_bm25f_per_term_and_field(indexed, capsys):
-    assert main(["search", "recurrent miscarriage", "--index", str(indexed), "--explain", "--limit", "2"]) == 0
+def test_search_prints_the_answer_card_and_did_you_mean_like_the_page(indexed, capsys):
+    assert main(["search", "is egg retrievel painful", "--index", str(indexed)]) == 0
     out = capsys.readouterr().out
-    assert out.count("rules: words_matched 2; typos 0; score (value ") == 2
+    assert "Did you mean: egg [retrieval] painful?" in out
+    assert "Answer from In Vitro Fertilisation: Is [egg] [retrieval] [painful]?" in out
+    assert "\n   /articles/ivf#is-egg-retrieval-painful\n" in out
+    # the card's entry is not listed again as a result
+    assert not re.search(r"^\d+\. \[faq\] Is egg retrieval painful\?", out, re.M)
+
+
+def test_search_says_when_no_match_is_a_strong_one(indexed, capsys):
+    assert main(["search", "blood garage", "--index", str(indexed)]) == 0
+    out = capsys.readouterr().out
+    assert "No article mentions: garage." in out
+    assert "none is a strong one (confidence: low)" in out
+
+
+def test_version(capsys):
+    from kb import __version__
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"kb {__version__}"
+
+
+def test_search_explain_prints_rules_and_bm25f_per_term_and_field(indexed, capsys):
+    assert (
+        main(
+            [
+                "search",
+                "recurrent miscarriage",
+                "--index",
+                str(indexed),
+                "--explain",
+                "--limit",
+                "2",
+                "--kind",
+                "article",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert out.count("rules: words_matched ") == 2  # each result explained
+    assert "rules: words_matched 2; typos 0; score (value " in out
     assert re.search(r"^\s+'miscarriage': [\d.]+ via exact$", out, re.M)
     assert re.search(r"^\s+miscarriag: [\d.]+ \(idf [\d.]+, df \d+, tf [\d.]+; .*title [\d.]+", out, re.M)
 

@@ -113,13 +113,13 @@ def test_the_stage_never_moves_a_near_miss_above_a_title_the_query_names(engines
 def test_explain_shows_the_cosine_and_the_fused_position(engines):
     _, hybrid = engines(("sickness.md", SICKNESS), ("severe.md", SEVERE), *FILLERS)
     hits = hybrid.search(QUESTION, explain=True).hits
-    for place, hit in enumerate(hits, 1):
-        semantic = hit.explain["semantic"]
-        assert semantic["fused_position"] == place and -1.0 <= semantic["cosine"] <= 1.0
+    # Fused positions before topic diversity (a later stage) may move a hit on the page.
+    assert sorted(h.explain["semantic"]["fused_position"] for h in hits) == list(range(1, len(hits) + 1))
+    assert all(-1.0 <= h.explain["semantic"]["cosine"] <= 1.0 for h in hits)
     assert any(h.explain["semantic"]["lexical_position"] != h.explain["semantic"]["fused_position"] for h in hits)
     from kb.presentation import explanation_lines
 
-    assert explanation_lines(hits[0].explain)[-1].startswith("semantic: cosine ")
+    assert any(line.startswith("semantic: cosine ") for line in explanation_lines(hits[0].explain))
 
 
 def test_a_query_that_is_no_question_is_answered_byte_for_byte_as_without_the_stage(engines, tmp_path):

@@ -234,6 +234,15 @@ def test_answer_card_did_you_mean_and_unmatched_are_rendered(site):
     engine.close()
 
 
+def test_answer_card_is_not_repeated_as_a_result(client):
+    r, tags = page(client, "/", q="is egg retrieval painful")
+    assert 'class="answer"' in r.text
+    answer_url = "/articles/ivf#is-egg-retrieval-painful"
+    assert tags.all("a", href=answer_url)  # in the card
+    assert answer_url not in [a.get("href") for a in tags.in_results]
+    assert "/articles/ivf" in [a.get("href") for a in tags.in_results]  # the page it is from still is
+
+
 # -- article pages: HTML for browsers, JSON for API clients --------------------
 
 

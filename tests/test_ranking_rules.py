@@ -54,6 +54,18 @@ def test_words_matched_puts_documents_matching_more_words_first():
     assert order(c, [ranking.Relevance()]) == [0, 1]  # without the rule
 
 
+def test_curation_puts_pinned_documents_first_in_position_order():
+    from kb.search.curate import Curated
+
+    c = candidates(total=[30.0, 20.0, 10.0], matched=[2, 2, 1])
+    c.curated = Curated(rules=["r"], pins={2: (1, "r"), 1: (2, "r")})
+    assert order(c, ranking.default_rules()) == [2, 1, 0]
+    assert order(c, ranking.default_rules()[1:]) == [0, 1, 2]  # without the rule
+    assert ranking.explain(c, ranking.default_rules(), 2)["curation"] == {"rules": ["r"], "pinned": 1, "pinned_by": "r"}
+    c.curated = Curated()  # no rule matched: the rule does not apply
+    assert "curation" not in ranking.explain(c, ranking.default_rules(), 0)
+
+
 def test_fewer_typos_puts_exact_words_before_corrections():
     c = candidates(total=[30.0, 10.0], matched=[2, 2], typos=[1, 0])
     assert order(c, ranking.default_rules()) == [1, 0]

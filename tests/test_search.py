@@ -392,3 +392,61 @@ def test_engine_ranks_with_the_profile_it_is_given(built):
     finally:
         default.close()
         tuned.close()
+
+
+def test_article_snippet_is_the_best_matching_passage_without_faq_headings(tmp_path):
+    from kb.indexer import build
+    from kb.search import Engine
+
+    from .conftest import write_article
+
+    write_article(
+        tmp_path / "a",
+        "ivf.md",
+        """\
+        ---
+        title: In Vitro Fertilisation
+        ---
+
+        Eggs and sperm are joined in a laboratory.
+
+        ## Frequently Asked Questions
+
+        ### How long does one cycle take?
+
+        About six weeks from stimulation to the pregnancy test.
+
+        ### Is egg retrieval painful?
+
+        It is done under sedation, so most women feel little discomfort afterwards.
+        """,
+    )
+    build(tmp_path / "a", tmp_path / "i")
+    engine = Engine(tmp_path / "i")
+    hit = next(h for h in engine.search("sedation discomfort").hits if h.kind == "article")
+    assert "<mark>sedation</mark>" in hit.snippet and "<mark>discomfort</mark>" in hit.snippet
+    assert "Is egg retrieval painful?" not in hit.snippet  # a heading is not run into the text
+    assert "pregnancy test" not in hit.snippet  # nor the passage before it
+    hit = next(h for h in engine.search("laboratory").hits if h.kind == "article")
+    assert hit.snippet == "Eggs and sperm are joined in a <mark>laboratory</mark>."
+    engine.close()
+
+
+def test_typo_correction_is_marked_only_where_the_typed_word_is_absent(tmp_path):
+    from kb.indexer import build
+    from kb.search import Engine, planner
+
+    from .conftest import write_article
+
+    write_article(
+        tmp_path / "a", "loss.md", "---\ntitle: Pregnancy Loss\n---\n\nIn most cases the causes are unknown.\n"
+    )
+    write_article(tmp_path / "a", "ivf.md", "---\ntitle: IVF\n---\n\nIn some cases a second cycle is needed.\n")
+    build(tmp_path / "a", tmp_path / "i")
+    engine = Engine(tmp_path / "i")
+    with engine.generations.acquire() as gen:  # the trap is real: "cases" is a correction of "causes" here
+        slots = planner.plan(gen, "what causes pregnancy loss", engine.profile).slots
+        assert any(a.how == "typo" and a.word == "cases" for a in slots[0].alts)
+    hits = {h.slug: h.snippet for h in engine.search("what causes pregnancy loss").hits}
+    assert hits["loss"] == "In most cases the <mark>causes</mark> are unknown."
+    engine.close()

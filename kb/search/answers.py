@@ -2,22 +2,34 @@
 
 import math
 
+from ..store.schema import ANALYZER
 from ..text import words
 from .results import Answer
 
 
-def confidence(gen, query, matches, ranked, profile):
-    """``high`` when the top result covers the query (and its title agrees), else ``low``."""
+def confidence(gen, query, matches, best, profile):
+    """``high`` when the best match covers the query (and a title agrees), else ``low``.
+
+    :param best: the best match's doc number (before diversity moved anything), or None.
+
+    An entry is read with its page (``confidence_with_article``): its article's
+    words count for coverage and its title for agreement.
+    """
     slots = query.slots
-    if not len(ranked):
+    if best is None:
         return "low"
-    top = ranked[0]
-    coverage = matches.matched[top] / len(slots)
+    parent = int(gen.parent[best])
+    with_article = profile.confidence_with_article and parent >= 0
+    coverage = matches.matched[best] / len(slots)
+    if with_article:
+        coverage = max(coverage, matches.matched[parent] / len(slots))
     needed = 1.0 if len(slots) <= 2 else profile.confidence_coverage
     if len(slots) > profile.short_query:
         agrees = True  # a whole question: coverage is the test
     else:
-        agrees = title_agreement(gen.stored(top)["title"], slots) >= min(1.0, needed)
+        titles = [gen.stored(best)["title"]] + ([gen.stored(parent)["title"]] if with_article else [])
+        agreement = max(title_agreement(t, slots) for t in titles)
+        agrees = agreement >= (1.0 if len(slots) <= 2 else profile.confidence_agreement)
     return "high" if coverage >= needed and agrees else "low"
 
 
@@ -69,7 +81,7 @@ def title_agreement(title, slots):
             if (s.prefix and t.startswith(s.prefix)) or _common_prefix(w, t) >= max(len(w), len(t)) - 2:
                 agree += 1
                 break
-            if any(a.how != "exact" and t in (a.word, *a.terms) for a in s.alts):
+            if any(a.how != "exact" and (t == a.word or ANALYZER.term(t) in a.terms) for a in s.alts):
                 agree += 1
                 break
     return agree / len(slots) if slots else 0.0

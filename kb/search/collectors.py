@@ -1,4 +1,4 @@
-"""Collectors: the best ``k`` of the ranked candidates, and one group per article."""
+"""Collectors: the best ``k`` of the ranked candidates, diversity, and one group per article."""
 
 import numpy as np
 
@@ -38,11 +38,12 @@ def _contenders(keys, top, n):
     return np.concatenate([*sure, undecided])
 
 
-def group_by_article(gen, ranked, needed, per_group=3):
+def group_by_article(gen, ranked, needed, per_group=3, hidden=()):
     """``[(head docnum, [child docnums])]``: one group per article, best first.
 
     The head is the article itself when it is live (even if it ranked below
-    its entries); at most ``per_group`` children, in rank order.
+    its entries) and not ``hidden`` by curation; at most ``per_group``
+    children, in rank order.
     """
     groups, index = [], {}
     for d in ranked:
@@ -56,5 +57,51 @@ def group_by_article(gen, ranked, needed, per_group=3):
             continue
         index[slug] = len(groups)
         article = gen.article_of_slug[slug]
+        if article in hidden:
+            article = -1
         groups.append((article if article >= 0 else d, [] if article == d or article < 0 else [d]))
     return groups
+
+
+#: What :func:`diversify` did to a document, as ``explain`` says it.
+DEFERRED = "deferred: its article already has {n} entries ahead of the next articles (side_entries)"
+ARTICLE_FIRST = "placed just before its first entry (question_article_first)"
+
+
+def diversify(gen, ranked, question, profile, matched):
+    """``(ranked reordered, {doc: what was done to it})``.
+
+    On a topic query each article's FAQ entries and sections past the first
+    ``side_entries`` move after every other result, in their order: the
+    article comes first (its entries' scores are capped below it), one entry
+    may follow, but "What are the treatments for X?" for "x" would fill the page
+    ahead of other articles on the same condition.  On a question, with
+    ``question_article_first``, an article that matched (``matched``: a dense
+    bool array) is placed just before its first entry: entries inherit their
+    article's score uncapped and would bury the page.
+    """
+    per_article = None if question else (profile.side_entries if profile.side_entries >= 0 else None)
+    article_first = question and profile.question_article_first
+    if per_article is None and not article_first:
+        return ranked, {}
+    seen, placed, moved = {}, set(), {}
+    keep, later = [], []
+    for d in ranked.tolist():
+        parent = int(gen.parent[d])
+        if parent < 0:
+            if d not in placed:
+                placed.add(d)
+                keep.append(d)
+            continue
+        n = seen.get(parent, 0)
+        if per_article is not None and n >= per_article:
+            later.append(d)
+            moved[d] = DEFERRED.format(n=per_article)
+            continue
+        seen[parent] = n + 1
+        if article_first and parent not in placed and matched[parent]:
+            placed.add(parent)
+            keep.append(parent)
+            moved[parent] = ARTICLE_FIRST
+        keep.append(d)
+    return np.array(keep + later, dtype=np.int64), moved

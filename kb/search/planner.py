@@ -4,7 +4,7 @@ import math
 
 from ..store.schema import ANALYZER
 from ..text import words
-from .query import EXACT, SYNONYM, TYPO, Alt, Query, Slot
+from .query import AMBIGUOUS, EXACT, SYNONYM, TYPO, Alt, Query, Slot
 from .request import MAX_QUERY_WORDS
 from .vocabulary import typo_budget
 
@@ -51,6 +51,13 @@ def _add_synonyms(gen, slots, profile):
         for alt in alternatives:
             for s in slots[start:end]:
                 s.alts.append(Alt(alt, profile.weight_synonym, SYNONYM))
+    for start, end, alternatives in gen.synonyms.ambiguous_matches(terms):
+        for alt in alternatives:
+            for s in slots[start:end]:
+                if profile.weight_ambiguous:
+                    s.alts.append(Alt(alt, profile.weight_ambiguous, AMBIGUOUS))
+                else:  # the rule off: a synonym like any other
+                    s.alts.append(Alt(alt, profile.weight_synonym, SYNONYM))
 
 
 def _add_typos(gen, slot, profile):

@@ -40,6 +40,11 @@ class RankingProfile:
     # -- query terms -------------------------------------------------------------
     #: A synonym's score share: "the visitor's own words rank above a synonym's" (sitesearch synonym set).
     weight_synonym: float = 0.8
+    #: An article's own synonym that is another article's title or a phrase of
+    #: synonyms.txt ("Neural tube defects" on Anencephaly) leads to it with this
+    #: share, and names its title only for the lowest title bonus; 0: as any synonym.
+    #: Dev set ALL +0.003 [+0.000, +0.006], title +0.015 (issue 10).
+    weight_ambiguous: float = 0.4
     #: A typo correction's score share by edit distance 0, 1, 2 (sitesearch typo set).
     weight_typo: tuple = (1.0, 0.35, 0.2)
     #: The last word's completions count for this share (sitesearch prefix set).
@@ -65,8 +70,24 @@ class RankingProfile:
     #: FAQ entries' score factor when the query is a question (LiveQA tune, FAQ level).
     question_prior: float = 1.2
     #: Bonus (x the best score) for a title that is exactly the query (article,
-    #: section/FAQ), or contained whole in it (sitesearch title set).
-    title_bonus: tuple = (1.0, 0.75, 0.5)
+    #: section/FAQ), or contained whole in it (sitesearch title set).  Contained
+    #: 0.5 -> 0.25: dev set ALL +0.019 [+0.008, +0.033], seed success@1 0.50 ->
+    #: 0.75, LiveQA tune +0.019 (n.s.) (issue 10).
+    title_bonus: tuple = (1.0, 0.75, 0.25)
+    #: Outside questions a typed word counts as in a title when its typo
+    #: correction, completion or synonym is ("klinefelter syndr"): dev set ALL
+    #: +0.025 [+0.009, +0.042], typo +0.103, synonym +0.055; in questions it cost
+    #: LiveQA tune 0.04 (issue 10).
+    title_credit: bool = True
+
+    # -- diversity (collectors.diversify) --------------------------------------------------
+    #: Topic queries: each article's FAQ entries and sections ahead of the next
+    #: articles, at most (the rest follow every other match); -1: no limit.  Dev
+    #: set ALL +0.048 [+0.032, +0.066] at 1; 0: -0.057, 2: -0.016 (issue 10).
+    side_entries: int = 1
+    #: Questions: each article just before its first entry.  Dev set ALL +0.066
+    #: [+0.046, +0.087], seed +0.227, question +0.106, hard +0.130 (issue 10).
+    question_article_first: bool = True
 
     # -- query type ------------------------------------------------------------------
     #: Words whose first place makes a query a question.
@@ -77,8 +98,14 @@ class RankingProfile:
     short_query: int = 4
 
     # -- confidence and answer card -------------------------------------------------------
-    #: Share of the words the top result must match: all for 1-2 words, else this (sitesearch 'none' set).
-    confidence_coverage: float = 0.6
+    #: Share of the words the best result must match: all for 1-2 words, else
+    #: this; up to ``short_query`` words a title must also spell this share as
+    #: typed (or as a synonym); an entry counts its article's words and title.
+    #: 0.6/0.6 -> 0.5/0.5 calibrated on the dev set: right answer in the top 3
+    #: and high 87 -> 111 of 129, zero-result queries empty or low 18/20 (issue 10).
+    confidence_coverage: float = 0.5
+    confidence_agreement: float = 0.5
+    confidence_with_article: bool = True
     #: Answer card: a FAQ entry in the top ``answer_top`` with at least this share
     #: of the best score and whose question holds this share of the query's words.
     answer_score_share: float = 0.6

@@ -7,7 +7,7 @@ being typed also matches as a ``prefix``.
 
 from dataclasses import dataclass, field
 
-EXACT, PREFIX, TYPO, SYNONYM = "exact", "prefix", "typo", "synonym"
+EXACT, PREFIX, TYPO, SYNONYM, AMBIGUOUS = "exact", "prefix", "typo", "synonym", "ambiguous"
 
 
 @dataclass
@@ -16,7 +16,7 @@ class Alt:
 
     terms: tuple
     weight: float
-    how: str  # exact, typo, synonym
+    how: str  # exact, typo, synonym, ambiguous (an article's alias that also names something else)
     word: str = ""  # the vocabulary word, for typo corrections
     edits: int = 0
 

@@ -7,9 +7,10 @@ search-box rules for a whole question) is left out of the list for it.
 
 Today's rules, in order (:func:`default_rules`):
 
-1. :class:`WordsMatched` (search-box queries): more typed words matched first.
-2. :class:`FewerTypos` (search-box queries): fewer typo corrections first.
-3. :class:`Relevance`: the BM25F score, plus a bonus for a title the query names.
+1. :class:`Curation` (queries a curation rule matches): pinned documents first, in position order.
+2. :class:`WordsMatched` (search-box queries): more typed words matched first.
+3. :class:`FewerTypos` (search-box queries): fewer typo corrections first.
+4. :class:`Relevance`: the BM25F score, plus a bonus for a title the query names.
 """
 
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ class Candidates:
     matches: object  # the scorer's Matches (dense features)
     profile: object  # the RankingProfile
     ids: np.ndarray  # the candidate doc numbers, ascending
+    curated: object = None  # the :class:`~kb.search.curate.Curated` rules the query matched, if any
 
     @property
     def search_box(self):
@@ -36,12 +38,19 @@ class Candidates:
     @cached_property
     def title_bonus(self):
         """Per candidate: the title-bonus factor (0 when the title is not named by the query)."""
-        hits = self.matches.title_hits[self.ids]
-        title_len = self.gen.title_len[self.ids]
-        covered = (hits >= title_len) & (title_len > 0)  # the whole title is in the query
-        exact = covered & (hits == self.query.content_words)  # ... and the query is the title
+        m, ids = self.matches, self.ids
+        hits = m.title_hits[ids]
+        title_len = self.gen.title_len[ids]
+        cover = hits if m.title_cover is None else m.title_cover[ids]
+        covered = (cover >= title_len) & (title_len > 0)  # the whole title is in the query
+        words = self.query.content_words
+        if self.profile.title_credit and not self.query.question:
+            words = sum(1 for s in self.query.slots if s.term or s.prefix)  # a stop word's completions count
+        exact = covered & (hits == words)  # ... and the query is the title
         first, entry, contained = self.profile.title_bonus
-        bonus = np.where(exact, np.where(self.gen.kind[self.ids] == 0, first, entry), contained)
+        bonus = np.where(exact, np.where(self.gen.kind[ids] == 0, first, entry), contained)
+        if m.alias_hits is not None:
+            bonus[m.alias_hits[ids] > 0] = contained  # named only by an alias that names something else too
         return np.where(covered, bonus, 0.0)
 
     @cached_property
@@ -72,6 +81,28 @@ class Rule:
         """The rule's value for candidate ``i`` (a position in ``c.ids``)."""
         value = self.values(c)[i]
         return round(float(value), 4) if isinstance(value, np.floating) else int(value)
+
+
+class Curation(Rule):
+    """Pinned documents first, in position order (queries a curation rule matches)."""
+
+    # The rules of ``articles/curation.yaml`` the query matched (kb.search.curate)
+    # pin documents; hidden ones are not candidates at all.  The engine then moves
+    # each pinned document to its position (kb.search.curate.place).
+
+    name = "curation"
+    UNPINNED = 1 << 30
+
+    def applies(self, c):
+        return bool(c.curated)
+
+    def values(self, c):
+        pins = c.curated.pins
+        return np.array([pins[int(d)][0] if int(d) in pins else self.UNPINNED for d in c.ids], dtype=np.int64)
+
+    def explain(self, c, i):
+        pin = c.curated.pins.get(int(c.ids[i]))
+        return {"rules": list(c.curated.rules), "pinned": pin[0] if pin else None, "pinned_by": pin[1] if pin else None}
 
 
 class WordsMatched(Rule):
@@ -123,7 +154,7 @@ class Relevance(Rule):
 
 def default_rules():
     """Today's ranking rules, in order."""
-    return (WordsMatched(), FewerTypos(), Relevance())
+    return (Curation(), WordsMatched(), FewerTypos(), Relevance())
 
 
 def sort_keys(candidates, rules):

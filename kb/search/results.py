@@ -83,6 +83,18 @@ class DidYouMean:
         return {"query": self.query, "words": [{"typed": t, "suggested": s} for t, s in self.words]}
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A notice card from a curation rule the query matched (``articles/curation.yaml``)."""
+
+    text: str = _field(description="Plain text, shown above the results.")
+    rule: str = _field(description="The curation rule's name.")
+    link: str = _field(None, type=["string", "null"], description="Where the card links to, if anywhere.")
+
+    def as_dict(self):
+        return asdict(self)
+
+
 @dataclass
 class Results:
     """A page of results and what the query became."""
@@ -98,6 +110,9 @@ class Results:
     answer: Answer = _field(None, ref="Answer", nullable=True)
     did_you_mean: DidYouMean = _field(None, ref="DidYouMean", nullable=True)
     unmatched: list = _field(factory=list, items={"type": "string"}, description="Query words that matched nothing.")
+    notice: Notice = _field(
+        None, ref="Notice", nullable=True, description="A curation rule's notice card for this query, if any."
+    )
     cache_hit: bool = dataclasses.field(
         default=False, compare=False
     )  # answered from the result cache (not in the body)
@@ -119,6 +134,7 @@ class Results:
             "answer": _plain(self.answer),
             "did_you_mean": _plain(self.did_you_mean),
             "unmatched": self.unmatched,
+            "notice": _plain(self.notice),
             "results": [h.as_dict() for h in self.hits],
         }
 

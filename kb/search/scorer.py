@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..store.schema import ANALYZER
-from .query import TYPO
+from .query import AMBIGUOUS, EXACT, TYPO
 from .similarity import BM25F
 
 
@@ -23,8 +23,10 @@ class Matches:
     total: np.ndarray  # float32 score: BM25F, parent blend, question prior
     matched: np.ndarray  # int16: typed words matched
     typos: np.ndarray  # int16: typed words matched only through a typo correction
-    title_hits: np.ndarray  # int16: typed words found in the title
+    title_hits: np.ndarray  # int16: typed words found in the title (or their alternatives: title_credit)
     inherited: np.ndarray = None  # float32: the article's score an entry inherited (before blending)
+    title_cover: np.ndarray = None  # int16: the title's words that the query's words cover
+    alias_hits: np.ndarray = None  # int16: typed words found in the title only through an ambiguous alias
 
 
 def score(gen, query, profile, fields=None, blend=True):
@@ -42,15 +44,27 @@ def score(gen, query, profile, fields=None, blend=True):
         title_hits=np.zeros(n, dtype=np.int16),
     )
     saturated = {}
+    credit = profile.title_credit and not query.question
+    title_words = set()  # the terms whose presence in a title counts
+    m.alias_hits = np.zeros(n, dtype=np.int16)
     for slot in query.slots:
         best, via_typo = _slot_score(bm25, slot, profile, fields, saturated)
         slot.hits = int(np.count_nonzero(best))
         m.total += best
         m.matched += best > 0
         m.typos += via_typo
-        if slot.term:
+        if credit:
+            _title_credit(gen, slot, prefix_terms(gen, slot, profile) if slot.prefix else (), m, title_words)
+        elif slot.term:
             ids, _ = gen.postings("title", slot.term)
             m.title_hits[ids] += 1
+    # How many of a title's words the query's words (and their alternatives) cover.
+    if credit:
+        m.title_cover = np.zeros(n, dtype=np.int16)
+        for t in title_words:
+            m.title_cover[gen.postings("title", t)[0]] += 1
+    else:
+        m.title_cover = m.title_hits
     if blend and profile.parent_blend:
         _blend_parents(gen, m, profile, query.question)
     if query.question and profile.question_prior != 1.0:
@@ -109,6 +123,31 @@ def _slot_score(bm25, slot, profile, fields, saturated):
     if slot.misspelled:
         via_typo[:] = False
     return best, via_typo
+
+
+def _title_credit(gen, slot, completions, m, title_words):
+    """Count ``slot`` in the titles holding the word, a typo correction or synonym
+    of it (a phrase needs all its words) or a completion; an ambiguous alias
+    alone counts in ``alias_hits`` too."""
+    n = gen.n
+    in_title = np.zeros(n, dtype=bool)
+    via_alias = np.zeros(n, dtype=bool)
+    alternatives = [((slot.term,), False)] if slot.term else []
+    alternatives += [(a.terms, a.how == AMBIGUOUS) for a in slot.alts if a.how != EXACT]
+    alternatives += [((t,), False) for t in completions]
+    for terms, ambiguous in alternatives:
+        present = np.ones(n, dtype=bool)
+        for t in terms:
+            has = np.zeros(n, dtype=bool)
+            has[gen.postings("title", t)[0]] = True
+            present &= has
+        if ambiguous:
+            via_alias |= present
+        else:
+            in_title |= present
+        title_words.update(terms)
+    m.title_hits += in_title | via_alias
+    m.alias_hits += via_alias & ~in_title
 
 
 def _blend_parents(gen, m, profile, question):

@@ -19,6 +19,7 @@ from ..articles import KINDS
 from ..bounded import BoundedLRU
 from ..store.reader import NO_POSTINGS, IndexReader
 from ..urls import safe_document_urls
+from .curate import by_first_term, prepared
 from .vocabulary import Synonyms, Vocabulary
 
 
@@ -28,10 +29,11 @@ class Snapshot:
     :param field_b: BM25F length normalisation per field (the profile's ``field_b``).
     """
 
-    def __init__(self, reader, field_b, name="", record=None, vocabulary=None, synonyms=None, **caches):
+    def __init__(self, reader, field_b, name="", record=None, vocabulary=None, synonyms=None, curation=None, **caches):
         """A snapshot of what ``reader`` holds (any object with :class:`~kb.store.reader.IndexReader`'s methods).
 
-        :param vocabulary: ``{word: documents}``; :param synonyms: the ``synonyms.json`` record.
+        :param vocabulary: ``{word: documents}``; :param synonyms: the ``synonyms.json`` record;
+        :param curation: the ``curation.json`` record (``{"rules": [...]}``, see :mod:`kb.curation`).
         """
         self.name = name
         self.reader = reader
@@ -40,7 +42,10 @@ class Snapshot:
         self._load_documents()
         self._load_lengths(field_b)
         self.vocabulary = Vocabulary(vocabulary or {})
-        self.synonyms = Synonyms(synonyms or {})
+        files = self.record.get("files", {}).values()
+        self.synonyms = Synonyms(synonyms or {}, titles=[e["names"][0] for e in files if e.get("names")])
+        self.curation = prepared((curation or {}).get("rules", []))
+        self.curation_by_term = by_first_term(self.curation)
         self._init_caches(**caches)
 
     @classmethod
@@ -58,6 +63,7 @@ class Snapshot:
                     generations.read_record(path),
                     generations.read_json(path / generations.VOCABULARY, {}),
                     generations.read_json(path / generations.SYNONYMS, {}),
+                    generations.read_json(path / generations.CURATION, {}),
                     **caches,
                 )
             except Exception:
@@ -152,6 +158,15 @@ class Snapshot:
         """The live doc numbers of an article and its sections and FAQ entries."""
         i = self.slug_index.get(slug)
         return [] if i is None else np.flatnonzero((self.slug_of == i) & self.live).tolist()
+
+    def docs_of_id(self, doc_id, whole_article=True):
+        """The live doc numbers a curation id names: ``slug#anchor`` one entry; ``slug`` the article,
+        and with ``whole_article`` its sections and FAQ entries too.  None when nothing has the id."""
+        slug, _, anchor = doc_id.partition("#")
+        docs = self.docs_of(slug)
+        if not anchor and whole_article:
+            return docs
+        return [d for d in docs if self.stored(d)["id"] == doc_id]
 
     def postings(self, field, term):
         """``(doc ids, term frequencies)`` of ``term`` in ``field``, cached."""

@@ -5,13 +5,15 @@ from urllib.parse import urlencode
 import numpy as np
 
 from ..text import words
-from . import collectors, planner, ranking, scorer
+from . import collectors, curate, planner, ranking, scorer
 from .highlight import Highlighter
 from .results import Suggestion
 
 
-def suggest(gen, text, typing, limit, profile, rules):
+def suggest(gen, text, typing, limit, profile, rules, today=None):
     """Up to ``limit`` suggestions ``{text, html, kind, slug, url}`` for what is typed.
+
+    Documents a curation rule hides for what is typed (on ``today``) are never suggested.
 
     Every typed word must match a title or question (the last one as a
     prefix); then phrases of the synonyms file that the typed words begin
@@ -23,7 +25,10 @@ def suggest(gen, text, typing, limit, profile, rules):
         return []
     query.question = False  # titles are ranked like a search box
     matches = scorer.score(gen, query, profile, fields=("title",), blend=False)
-    ids = np.flatnonzero(matches.total > 0)
+    found = matches.total > 0
+    if today is not None and gen.curation:
+        found[list(curate.curate(gen, query, today).hidden)] = False
+    ids = np.flatnonzero(found)
     candidates = ranking.Candidates(gen, query, matches, profile, ids)
     ranked = ids[collectors.top_k(ranking.sort_keys(candidates, rules), limit * 40, gen.order[ids])]
     ranked = ranked[matches.matched[ranked] == len(query.slots)]

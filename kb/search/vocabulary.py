@@ -67,26 +67,41 @@ class Synonyms:
     """The synonym groups of a generation: a :class:`SynonymTable` and the phrases for suggest.
 
     :param record: the indexer's ``synonyms.json``: ``groups`` and ``article_names``.
+    :param titles: every article's title (an alias equal to one is ambiguous).
     """
 
-    def __init__(self, record):
+    def __init__(self, record, titles=()):
         groups = [tuple(g) for g in record.get("groups", [])]
         # Phrases of the synonyms file and what each leads to, for suggest().
         self.phrases = sorted(
             {(tuple(words(p)), p, tuple(t for t in targets if t != p)) for sources, targets in groups for p in sources}
         )
+        # Names of conditions: every title, every phrase of the synonyms file.
+        taken = {tuple(ANALYZER.terms(t)) for t in titles}
+        taken |= {tuple(ANALYZER.terms(p)) for sources, targets in groups for p in (*sources, *targets)}
+        ambiguous = []
         for title, *aliases in record.get("article_names", []):
             # Other names lead to the title; a variant that contains the title
-            # or is contained in it ("Noonan syndrome 3") adds only noise.
+            # or is contained in it ("Noonan syndrome 3") adds only noise.  A
+            # name that is another article's title or in the synonyms file (an
+            # "ivf" alias of a heart condition) is ambiguous: that other use wins.
             title_terms = set(ANALYZER.terms(title))
             other = [a for a in aliases if not _nested(set(ANALYZER.terms(a)), title_terms)]
-            if other:
-                groups.append((other, [title]))
+            clear = [a for a in other if tuple(ANALYZER.terms(a)) not in taken]
+            if clear:
+                groups.append((clear, [title]))
+            if len(clear) < len(other):
+                ambiguous.append(([a for a in other if a not in clear], [title]))
         self.table = SynonymTable(groups, ANALYZER.terms)
+        self.ambiguous = SynonymTable(ambiguous, ANALYZER.terms)
 
     def matches(self, terms):
         """``[(start, end, alternatives)]`` for the runs of ``terms`` with synonyms."""
         return self.table.matches(terms)
+
+    def ambiguous_matches(self, terms):
+        """Like :meth:`matches`, for articles' aliases that also name something else."""
+        return self.ambiguous.matches(terms)
 
 
 def _nested(a, b):

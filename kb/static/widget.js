@@ -12,7 +12,10 @@
  * Accessibility: the WAI-ARIA 1.2 combobox pattern.  The input is a combobox
  * that owns a listbox of options; ArrowDown/ArrowUp move the active option
  * (aria-activedescendant), Enter opens it, Escape closes the list, then clears
- * the input.  A polite live region announces the counts.
+ * the input.  A polite live region announces the counts.  A curation notice
+ * (res.notice) is a plain emphasised card above the options, outside the
+ * listbox, and its text leads the polite announcement: not role=alert, which
+ * would interrupt the visitor on every keystroke that shows it again.
  *
  * Safety: everything is inserted as text, except kb's highlighted HTML
  * (snippets, titles), from which only <mark> elements are kept; a result
@@ -129,6 +132,7 @@
       form.appendChild(input);
       root.appendChild(form);
     }
+    root.classList.add("kb-root"); // the dropdown spans the root, not just the input beside a button
     var wrap = make("div", "kb-search");
     input.parentNode.insertBefore(wrap, input);
     wrap.appendChild(input);
@@ -283,6 +287,20 @@
       o.url = url.href;
       self.option(o);
     }
+    var notice = res.notice;
+    if (notice && notice.text) {
+      var card = this.note.appendChild(make("div", "kb-notice"));
+      card.appendChild(make("strong", "kb-notice-head", "Important"));
+      card.appendChild(make("p", "kb-notice-text", notice.text));
+      var href = safeUrl(notice.link);
+      if (notice.link && href !== null) {
+        var target = new URL(href, BASE);
+        if (/^https?:$/.test(target.protocol)) {
+          var more = card.appendChild(make("a", "kb-notice-link", "More"));
+          more.href = target.href;
+        }
+      }
+    }
     var dym = res.did_you_mean;
     if (dym && dym.query) {
       var p = this.note.appendChild(make("p", "kb-dym", "Did you mean "));
@@ -325,6 +343,7 @@
       said = [res.total ? plural(res.total, "result") : "No results",
               suggestions.length ? plural(suggestions.length, "suggestion") : ""].filter(Boolean).join(", ");
     }
+    if (notice && notice.text) said = "Important: " + notice.text + " " + said;
     this.live.textContent = said;
     this.open(true);
   };
