@@ -13,16 +13,16 @@ from kb.config import Config
 from kb.indexer import build
 from kb.web import create_app
 
-from .test_browser import ARGS, CHROMIUM, live, open_widget, options, serve_directory, sync_playwright, type_query
+from . import test_browser
+from .test_browser import live, open_widget, options, serve_directory, sync_playwright, type_query
 from .test_curation import OLD, RULES, SPOTTING, URGENT
 
 if sync_playwright is not None:
     from playwright.sync_api import expect
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-    pytest.mark.skipif(sync_playwright is None, reason="needs the playwright package: pip install -e '.[test]'"),
-]
+pytestmark = test_browser.pytestmark
+browser = test_browser.browser  # the same fixtures: one Chromium, a fresh context per test
+page = test_browser.page
 
 NOTICE = "If you are bleeding heavily or in severe pain, call 999 or go to the emergency department."
 
@@ -54,25 +54,6 @@ def servers(tmp_path_factory):
     kb_server.close()
     embed_server.shutdown()
     thread.join(timeout=5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1000, "height": 720})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    context.close()
-    assert errors == [], errors
 
 
 def test_widget_shows_the_notice_card_and_the_pinned_page_first(page, servers):
