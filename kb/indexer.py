@@ -274,8 +274,8 @@ def _build_locked(articles_dir, index_dir, full, from_scratch, progress, limitmb
             owners[history[rel]["slug"]] = rel  # reserved for it
     keep = {rel for rel in fallback if rel in history}  # last good versions served
     report.kept = sorted(str(articles_dir / rel) for rel in keep)
-    synonym_groups = _read_synonyms(articles_dir, report.problems)
-    curation_rules = _read_curation(articles_dir, report.problems)
+    synonym_groups = _read_staff_file(articles_dir, SYNONYMS_FILE, parse_synonyms, report.problems)
+    curation_rules = _read_staff_file(articles_dir, CURATION_FILE, parse_curation, report.problems)
     report.problems.sort(key=lambda p: (p.path, p.line))
 
     # 3. What the new generation holds: in an incremental build, the current
@@ -487,24 +487,15 @@ def _vocabulary(ix, current, replaced):
     return +vocabulary  # drops words no article has any more
 
 
-def _read_synonyms(articles_dir, problems):
-    """The synonyms file's groups (its bad lines are added to ``problems``)."""
-    path = articles_dir / SYNONYMS_FILE
+def _read_staff_file(articles_dir, name, parse, problems):
+    """What ``parse`` reads from a staff-edited file beside the articles (synonyms,
+    curation), or ``[]`` when there is none; its bad lines are added to ``problems``."""
+    path = articles_dir / name
     if not path.exists():
         return []
-    groups, bad = parse_synonyms(path.read_text("utf-8", "replace"), path)
+    items, bad = parse(path.read_text("utf-8", "replace"), path)
     problems.extend(bad)
-    return groups
-
-
-def _read_curation(articles_dir, problems):
-    """The curation file's rules (its bad rules are added to ``problems``)."""
-    path = articles_dir / CURATION_FILE
-    if not path.exists():
-        return []
-    rules, bad = parse_curation(path.read_text("utf-8", "replace"), path)
-    problems.extend(bad)
-    return rules
+    return items
 
 
 def _unknown_slugs(articles_dir, rules, slugs):
