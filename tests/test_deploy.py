@@ -4,7 +4,6 @@ Skipped when ``/usr/sbin/nginx`` is missing (``scripts/install-test-deps.sh``
 installs it).  Only the ports of the documented block are changed.
 """
 
-import http.client
 import json
 import os
 import re
@@ -13,23 +12,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
 from kb.indexer import build
 
 from .conftest import REPO, copy_all_articles
+from .test_serving import WAIT, answers, free_port, get, wait_until
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)")
-WAIT = 20.0
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def documented_server_block():
@@ -59,32 +51,6 @@ http {{
 {block}
 }}
 """
-
-
-def wait_until(predicate, seconds=WAIT, interval=0.05):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
-
-def get(port, path, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
-
-
-def answers(port):
-    try:
-        return get(port, "/health")[0] == 200
-    except OSError:
-        return False
 
 
 @pytest.fixture

@@ -170,10 +170,10 @@ def children(pid):
         return set()
 
 
-def get(port, path):
+def get(port, path, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers or {})
         resp = conn.getresponse()
         return resp.status, resp.read()
     finally:
