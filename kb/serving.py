@@ -177,6 +177,7 @@ def run_worker(sock, config):
     )
     try:
         engine.generation_name()  # open the generation before taking any visitor
+        engine.search_mode()  # and the embedding model, if any: /health and the first question stay cheap
     except IndexMissing:
         pass  # requests get 503 index_missing until one is built
     server = Server(create_app(config, engine=engine), sock, config)
